@@ -1,0 +1,1 @@
+"""edgeport.convert.tflite.ops"""

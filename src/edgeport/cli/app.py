@@ -22,6 +22,7 @@ _COMMAND_MODULES = [
     "edgeport.cli.demo_cmd",
     "edgeport.cli.convert_cmd",
     "edgeport.cli.compress_cmd",
+    "edgeport.cli.verify_cmd",
 ]
 
 

@@ -1,1 +1,5 @@
-"""edgeport.convert.tflite.ops"""
+"""Op lowerings, one module per op family; importing this package registers them all."""
+
+from edgeport.convert.tflite.ops import conv, elementwise, matmul, norm, pool, reduce, resize, tensor  # noqa: F401
+
+__all__ = ["conv", "elementwise", "matmul", "norm", "pool", "reduce", "resize", "tensor"]

@@ -1,0 +1,250 @@
+"""``quantize``: one entry point for TFLite / ONNX / OpenVINO quantization, evaluation and budgets.
+
+The candidate is built in a temporary folder, evaluated, and moved onto ``output`` atomically only when
+it is within ``max_drop``; otherwise :class:`~edgeport.errors.QualityBudgetError` is raised and nothing
+is written. Calibration data are validated before any work.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+
+from edgeport._fileio import atomic_path
+from edgeport.compress import _modelio
+from edgeport.compress.calibration import load_calibration
+from edgeport.compress.evaluate import agreement, cosine, eval_feeds, predict, snr_db, top1
+from edgeport.compress.report import QuantizationReport
+from edgeport.errors import QualityBudgetError, UsageError
+
+__all__ = ["quantize", "MODES", "METHODS"]
+
+MODES = ("fp16", "dynamic", "int8", "int16x8")
+METHODS = ("minmax", "percentile", "entropy")
+Progress = Callable[[str, int, int], None]
+
+
+def _parse_drop(max_drop) -> float | None:
+    if max_drop is None:
+        return None
+    if isinstance(max_drop, str):
+        s = max_drop.strip()
+        v = float(s.rstrip("%")) / 100 if s.endswith("%") else float(s)
+    else:
+        v = float(max_drop)
+    if not 0 <= v <= 1:
+        raise UsageError(f"max-drop {max_drop!r} is out of range", hint="give a fraction (0.01) or a percentage (1%)")
+    return v
+
+
+def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str = "int8", calib=None,
+             per_channel: bool = True, method: str = "minmax", percentile: float = 99.99,
+             diagnose: bool = False, auto_mixed_precision: bool = False, max_drop: float | str | None = None,
+             eval_data=None, keep_float: Sequence[str] = (), int_io: bool = False, limit: int | None = 256,
+             onnx_format: str = "qdq", activation_type: str = "uint8",
+             progress: Progress | None = None) -> QuantizationReport:
+    """Quantize ``model`` into ``output`` (format from the extension) and return a report.
+
+    mode: fp16 | dynamic (int8 weights, float activations) | int8 (full integer) | int16x8.
+    calib: folder of images, .npz/.npy, or an array (needed by int8/int16x8 and for diagnosis).
+    method: minmax | percentile (TFLite, ONNX) | entropy (ONNX).
+    diagnose: compare every quantized layer with float (TFLite int8/int16x8).
+    auto_mixed_precision: keep the fewest layers in float that bring the drop within ``max_drop``.
+    max_drop: the accuracy budget (fraction or "1%"): top-1 points on ``eval_data`` with labels, else
+      disagreement with the float model's top-1 on ``eval_data`` or the calibration data.
+    keep_float: layers (output tensor / node names) to leave in float.
+    int_io: integer inputs/outputs instead of QUANTIZE/DEQUANTIZE at the edges (TFLite).
+    """
+    t0 = time.perf_counter()
+    step = progress or (lambda *_: None)
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+    if method not in METHODS:
+        raise UsageError(f"unknown calibration method {method!r}", hint=f"use one of {', '.join(METHODS)}")
+    budget = _parse_drop(max_drop)
+    if auto_mixed_precision and budget is None:
+        raise UsageError("--auto-mixed-precision needs a budget", hint="add --max-drop, e.g. --max-drop 1%")
+    src = Path(model)
+    fmt, ofmt = _modelio.model_format(src), _modelio.output_format(output)
+    static = mode in ("int8", "int16x8")
+    needs_calib = static or diagnose or auto_mixed_precision
+    if needs_calib and calib is None:
+        raise UsageError(f"mode {mode} needs calibration data", hint="pass --calib DIR|FILE.npz")
+    with tempfile.TemporaryDirectory(prefix="edgeport-q-") as td:
+        td = Path(td)
+        src, fmt = _bring_to(src, fmt, ofmt, td)
+        inputs = _modelio.model_inputs(src, fmt)
+        mean, std = _modelio.model_norm(src)
+        feeds = load_calibration(calib, inputs, mean=mean, std=std, limit=limit) if calib is not None else []
+        rep = QuantizationReport(source=str(model), output=str(output), format=ofmt, mode=mode, method=method,
+                                 per_channel=per_channel, size_before=_modelio.model_size(src),
+                                 calibration_samples=len(feeds), max_drop=budget)
+        cand = td / ("candidate" + Path(output).suffix)
+        opts = dict(mode=mode, feeds=feeds, per_channel=per_channel, method=method, percentile=percentile,
+                    int_io=int_io, onnx_format=onnx_format, activation_type=activation_type, cache={},
+                    step=step)
+        keep = list(keep_float)
+        build = _BUILDERS[ofmt]
+        step("quantize", 0, 1)
+        info = build(src, cand, keep=keep, **opts)
+        step("quantize", 1, 1)
+        ev = _Evaluator(src, feeds, eval_data, limit) if (budget is not None or eval_data is not None) else None
+        if ev is not None:
+            rep.metric_name, rep.float_metric = ev.name, ev.reference()
+            rep.quant_metric = ev.score(cand)
+        if auto_mixed_precision and ofmt in _DIAGNOSE and static:
+            info = _auto_mixed(src, cand, build, opts, keep, ev, rep, budget, step, _DIAGNOSE[ofmt])
+        elif auto_mixed_precision:
+            rep.notes.append("auto mixed precision needs a TFLite or ONNX int8/int16x8 model")
+        rep.quantized_layers, rep.float_layers = info.get("quantized", []), info.get("float", [])
+        rep.notes += info.get("notes", [])
+        if feeds:
+            step("compare", 0, 1)
+            a, b = predict(src, feeds[:32]), predict(cand, feeds[:32])
+            rep.output_cosine, rep.output_snr_db = cosine(a, b), snr_db(a, b)
+            step("compare", 1, 1)
+        if (diagnose or auto_mixed_precision) and ofmt in _DIAGNOSE and static:
+            rep.layers = _DIAGNOSE[ofmt](src, cand, feeds, info)
+            if ofmt == "onnx":
+                rep.quantized_layers = [s.name for s in rep.layers if not s.kept_float]
+        elif diagnose:
+            rep.notes.append(f"layer-wise diagnosis needs a TFLite or ONNX int8/int16x8 model, not {ofmt} {mode}")
+        rep.size_after = _modelio.model_size(cand)
+        rep.seconds = time.perf_counter() - t0
+        if rep.within_budget is False:
+            err = QualityBudgetError(
+                f"{mode} model drops {rep.metric_name} by {rep.drop * 100:.2f} points, over the budget of "
+                f"{budget * 100:.2f} ({output} not written)",
+                hint="try --auto-mixed-precision, --per-channel, another --method, or a larger --max-drop")
+            err.report = rep
+            raise err
+        _publish(cand, Path(output))
+    return rep
+
+
+def _bring_to(src: Path, fmt: str, ofmt: str, td: Path) -> tuple[Path, str]:
+    """Convert the float source to the output's format when they differ (ONNX -> TFLite / OpenVINO)."""
+    if fmt == ofmt:
+        return src, fmt
+    if fmt == "onnx" and ofmt == "tflite":
+        from edgeport.convert import convert
+
+        out = td / "float.tflite"
+        convert(str(src), str(out), verify=False)
+        return out, "tflite"
+    if fmt == "onnx" and ofmt == "openvino":
+        return src, "onnx"  # OpenVINO reads ONNX directly
+    raise UsageError(f"cannot quantize a {fmt} model into {ofmt}", hint="convert it first with `edgeport convert`")
+
+
+def _publish(cand: Path, output: Path) -> None:
+    if output.suffix.lower() == ".xml":
+        with atomic_path(output.with_suffix(".bin")) as tmp:
+            shutil.copyfile(cand.with_suffix(".bin"), tmp)
+    with atomic_path(output) as tmp:
+        shutil.copyfile(cand, tmp)
+
+
+# -- builders: (src, dst, keep, **opts) -> {"quantized": [...], "float": [...], "notes": [...]} ---------------
+
+def _build_tflite(src, dst, *, keep, mode, feeds, per_channel, method, percentile, int_io, cache, step, **_):
+    from edgeport.compress.tflite import _fb
+
+    m = _fb.read_model(src)
+    if mode == "fp16":
+        from edgeport.compress.tflite.weights_only import to_fp16
+
+        done = to_fp16(m)
+        _fb.write_model(m, dst)
+        return {"quantized": done, "notes": ["float16 weights, float compute"]}
+    if mode == "dynamic":
+        from edgeport.compress.tflite.weights_only import to_dynamic
+
+        done = to_dynamic(m, per_channel)
+        _fb.write_model(m, dst)
+        return {"quantized": done, "notes": ["int8 weights, float activations (hybrid kernels)"]}
+    from edgeport.compress.tflite.calibrate import collect_ranges
+    from edgeport.compress.tflite.rewrite import rewrite_integer
+
+    if "ranges" not in cache:  # one calibration per quantize() call (auto mixed precision rebuilds often)
+        cache["ranges"] = collect_ranges(src, feeds, method, percentile, progress=lambda d, t: step("calibrate", d, t))
+    info = rewrite_integer(m, cache["ranges"], bits="int8" if mode == "int8" else "int16",
+                           per_channel=per_channel, keep_float=keep, int_io=int_io)
+    _fb.write_model(m, dst)
+    return {"quantized": info.quantized_layers, "float": info.float_layers}
+
+
+def _build_onnx(src, dst, *, keep, mode, feeds, per_channel, method, percentile, onnx_format, activation_type, **_):
+    from edgeport.compress.onnx_quant import quantize_onnx
+
+    quantize_onnx(src, dst, mode, feeds, per_channel=per_channel, method=method, percentile=percentile,
+                  fmt=onnx_format, activation_type=activation_type, exclude=keep)
+    label = {"fp16": "float16 initializers + Cast", "dynamic": "dynamic int8 (onnxruntime)",
+             "int8": f"static {onnx_format.upper()} {'U8S8' if activation_type == 'uint8' else 'S8S8'}",
+             "int16x8": "static QDQ int16 activations, int8 weights"}[mode]
+    return {"notes": [label], "float": list(keep)}
+
+
+def _build_openvino(src, dst, *, keep, mode, feeds, method, **_):
+    from edgeport.compress.openvino_quant import quantize_openvino
+
+    return {"notes": quantize_openvino(src, dst, mode, feeds, method=method, exclude=keep), "float": list(keep)}
+
+
+_BUILDERS = {"tflite": _build_tflite, "onnx": _build_onnx, "openvino": _build_openvino}
+
+
+class _Evaluator:
+    """Top-1 on labelled eval data, else agreement with the float model's top-1."""
+
+    def __init__(self, float_model: Path, calib_feeds, eval_data, limit):
+        if eval_data is not None:
+            self.feeds, self.labels = eval_feeds(float_model, eval_data, None)
+        else:
+            self.feeds, self.labels = calib_feeds, None
+        self.float_out = predict(float_model, self.feeds)
+        self.name = "top-1" if self.labels is not None else "agreement"
+
+    def reference(self) -> float:
+        return top1(self.float_out, self.labels) if self.labels is not None else 1.0
+
+    def score(self, path) -> float:
+        out = predict(path, self.feeds)
+        return top1(out, self.labels) if self.labels is not None else agreement(out, self.float_out)
+
+
+def _diag_tflite(src, cand, feeds, info):
+    from edgeport.compress.tflite.diagnose import diagnose_tflite
+
+    return diagnose_tflite(src, cand, feeds, info.get("quantized", []), info.get("float", []))
+
+
+def _diag_onnx(src, cand, feeds, info):
+    from edgeport.compress.onnx_diagnose import diagnose_onnx
+
+    return diagnose_onnx(src, cand, feeds, info.get("float", []))
+
+
+_DIAGNOSE = {"tflite": _diag_tflite, "onnx": _diag_onnx}
+
+
+def _auto_mixed(src, cand, build, opts, keep, ev, rep, budget, step, diag):
+    """Greedy: while over budget, move the quantized layer with the worst SNR to float, re-evaluate."""
+    info = build(src, cand, keep=keep, **opts)
+    n_total = max(len(info.get("quantized", [])), 1)
+    while rep.drop is not None and rep.drop > budget + 1e-12:
+        stats = diag(src, cand, opts["feeds"], info)
+        worst = next((s for s in stats if not s.kept_float and s.name not in keep), None)
+        if worst is None:
+            break
+        keep.append(worst.name)
+        step("mixed precision", len(keep), n_total)
+        info = build(src, cand, keep=keep, **opts)
+        rep.quant_metric = ev.score(cand)
+    rep.notes.append(f"auto mixed precision kept {len(keep)} layer(s) in float: {', '.join(keep) or 'none'}")
+    return info

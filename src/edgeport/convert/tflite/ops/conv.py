@@ -1,0 +1,153 @@
+"""Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: SPLIT + CONV_2D + CONCATENATION), ConvTranspose -> TRANSPOSE_CONV."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeport.convert.tflite.flatbuffer import schema
+from edgeport.convert.tflite.registry import lower
+
+__all__ = ["conv", "conv_transpose", "spatial_padding", "pad_input"]
+
+SAME, VALID = schema.Padding.SAME, schema.Padding.VALID
+
+
+def _pads(node, in_hw, k, s, d):
+    """Explicit (top, left, bottom, right) pads from pads / auto_pad."""
+    auto = node.attrs.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        out = []
+        for i in range(2):
+            o = -(-in_hw[i] // s[i])
+            total = max((o - 1) * s[i] + (k[i] - 1) * d[i] + 1 - in_hw[i], 0)
+            small = total // 2
+            out.append((small, total - small) if auto == "SAME_UPPER" else (total - small, small))
+        return [out[0][0], out[1][0], out[0][1], out[1][1]]
+    if auto == "VALID":
+        return [0, 0, 0, 0]
+    p = list(node.attrs.get("pads", [0, 0, 0, 0]))
+    return p
+
+
+def spatial_padding(in_hw, k, s, d, pads):
+    """(TFLite padding, explicit pads or None): SAME or VALID when they match, else VALID after a PAD."""
+    if not any(pads):
+        return VALID, None
+    same = []
+    for i in range(2):
+        o = -(-in_hw[i] // s[i])
+        total = max((o - 1) * s[i] + (k[i] - 1) * d[i] + 1 - in_hw[i], 0)
+        same += [total // 2, total - total // 2]
+    if [pads[0], pads[2], pads[1], pads[3]] == same:
+        return SAME, None
+    return VALID, pads
+
+
+def pad_input(ctx, x_idx, pads, value=None):
+    """PAD (or PADV2 with ``value``) an NHWC tensor by (top, left, bottom, right); returns the new tensor."""
+    n, h, w, c = ctx.shape(x_idx)
+    t, l, b, r = pads
+    paddings = ctx.i32([[0, 0], [t, b], [l, r], [0, 0]])
+    out = ctx.temp([n, h + t + b, w + l + r, c], np.float32, f"{ctx.node.name}_padded")
+    if value is None:
+        ctx.op("PAD", [x_idx, paddings], [out], ctx.opts("PadOptions"))
+    else:
+        ctx.op("PADV2", [x_idx, paddings, ctx.const(np.array(value, np.float32))], [out], ctx.opts("PadV2Options"))
+    return out
+
+
+def _check_conv(node):
+    x, w = node.inputs[0], node.input(1)
+    if w is None or not w.is_const:
+        return "nonconst_weights"
+    if w.const.ndim != 4:
+        return f"rank:{w.const.ndim - 2}d_conv"
+    if node.input(2) is not None and not node.input(2).is_const:
+        return "nonconst_bias"
+    return None
+
+
+@lower("Conv", layout="nhwc", emits=("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "SPLIT", "CONCATENATION"),
+       check=_check_conv)
+def conv(ctx, node):
+    # Conv(X[N,C,H,W], W[O,C/g,kh,kw], B[O]?) group, strides, pads, dilations, auto_pad
+    x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32), node.input(2)
+    out = node.outputs[0]
+    o, cpg, kh, kw = w.shape
+    g = node.attrs.get("group", 1)
+    s = list(node.attrs.get("strides", [1, 1]))
+    d = list(node.attrs.get("dilations", [1, 1]))
+    _, cin, h, wd = x.shape
+    pads = _pads(node, (h, wd), (kh, kw), s, d)
+    padding, explicit = spatial_padding((h, wd), (kh, kw), s, d, pads)
+    xi = ctx.tensor(x)
+    if explicit:
+        xi = pad_input(ctx, xi, explicit)
+    bias = np.zeros(o, np.float32) if b is None else b.const.astype(np.float32).reshape(-1)
+    act = ctx.activation(node)
+    yi = ctx.tensor(out)
+    if g == 1:
+        opts = ctx.opts("Conv2DOptions", padding=padding, strideH=s[0], strideW=s[1], dilationHFactor=d[0],
+                        dilationWFactor=d[1], fusedActivationFunction=act)
+        ctx.op("CONV_2D", [xi, ctx.const(w.transpose(0, 2, 3, 1), f"{node.name}_filter"),
+                           ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=1)
+    elif g == cin and cpg == 1:
+        opts = ctx.opts("DepthwiseConv2DOptions", padding=padding, strideH=s[0], strideW=s[1],
+                        depthMultiplier=o // cin, dilationHFactor=d[0], dilationWFactor=d[1],
+                        fusedActivationFunction=act)
+        ctx.op("DEPTHWISE_CONV_2D", [xi, ctx.const(w.transpose(1, 2, 3, 0), f"{node.name}_filter"),
+                                     ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=2)
+    else:
+        n, ph, pw, _ = ctx.shape(xi)
+        parts = [ctx.temp([n, ph, pw, cpg], np.float32, f"{node.name}_in{i}") for i in range(g)]
+        ctx.op("SPLIT", [ctx.i32(3), xi], parts, ctx.opts("SplitOptions", numSplits=g))
+        oy = ctx.shape(yi)
+        og = o // g
+        outs = []
+        for i in range(g):
+            oi = ctx.temp([oy[0], oy[1], oy[2], og], np.float32, f"{node.name}_out{i}")
+            opts = ctx.opts("Conv2DOptions", padding=padding, strideH=s[0], strideW=s[1], dilationHFactor=d[0],
+                            dilationWFactor=d[1], fusedActivationFunction=act)  # CONCATENATION ignores it
+            ctx.op("CONV_2D", [parts[i], ctx.const(w[i * og:(i + 1) * og].transpose(0, 2, 3, 1)),
+                               ctx.const(bias[i * og:(i + 1) * og])], [oi], opts)
+            outs.append(oi)
+        ctx.op("CONCATENATION", outs, [yi], ctx.opts("ConcatenationOptions", axis=3))
+
+
+def _check_convt(node):
+    r = _check_conv(node)
+    if r:
+        return r
+    if node.attrs.get("group", 1) != 1:
+        return "attr:group>1"
+    if any(d != 1 for d in node.attrs.get("dilations", [1, 1])):
+        return "attr:dilations"
+    return None
+
+
+@lower("ConvTranspose", layout="nhwc", emits=("TRANSPOSE_CONV", "SLICE"), check=_check_convt)
+def conv_transpose(ctx, node):
+    # ConvTranspose(X[N,C,H,W], W[C,O,kh,kw], B[O]?) strides, pads, output_padding, output_shape
+    x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32), node.input(2)
+    out = node.outputs[0]
+    cin, o, kh, kw = w.shape
+    s = list(node.attrs.get("strides", [1, 1]))
+    _, _, oh, ow = out.shape
+    pads = list(node.attrs.get("pads", [0, 0, 0, 0]))
+    # full (unpadded) output, then crop the pads: TRANSPOSE_CONV VALID gives (in-1)*s + k
+    n, h, wd = x.shape[0], x.shape[2], x.shape[3]
+    full_h, full_w = (h - 1) * s[0] + kh, (wd - 1) * s[1] + kw
+    fh, fw = max(full_h, oh + pads[0]), max(full_w, ow + pads[1])
+    bias = np.zeros(o, np.float32) if b is None else b.const.astype(np.float32).reshape(-1)
+    yi = ctx.tensor(out)
+    crop = (fh, fw) != (oh, ow)
+    full = ctx.temp([n, fh, fw, o], np.float32, f"{node.name}_full") if crop else yi
+    opts = ctx.opts("TransposeConvOptions", padding=VALID, strideH=s[0], strideW=s[1],
+                    fusedActivationFunction=ctx.activation(node) if not crop else 0)
+    ctx.op("TRANSPOSE_CONV", [ctx.i32([n, fh, fw, o]), ctx.const(w.transpose(1, 2, 3, 0), f"{node.name}_filter"),
+                              ctx.tensor(x), ctx.const(bias, f"{node.name}_bias")], [full], opts, version=3)
+    if crop:
+        if ctx.activation(node):
+            raise ValueError("fused activation with cropped ConvTranspose")
+        ctx.op("SLICE", [full, ctx.i32([0, pads[0], pads[1], 0]), ctx.i32([n, oh, ow, o])], [yi],
+               ctx.opts("SliceOptions"))

@@ -1,0 +1,181 @@
+"""Element-wise ops (layout-agnostic). Simple ones are data: ONNX op -> TFLite builtin.
+
+Binary ops broadcast numpy-style; constants are laid out like the output
+(``ctx.operand``). Variadic Sum / Min / Max / Mean chain the binary op.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeport.convert.tflite.registry import lower
+
+__all__ = ["UNARY", "BINARY", "COMPARE"]
+
+# ONNX op -> TFLite builtin, one input one output, no options
+UNARY = {
+    "Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "Exp": "EXP", "Log": "LOG", "Neg": "NEG",
+    "Abs": "ABS", "Sqrt": "SQRT", "Sin": "SIN", "Cos": "COS", "Floor": "FLOOR", "Ceil": "CEIL",
+    "Round": "ROUND", "Sign": "SIGN", "Not": "LOGICAL_NOT", "HardSwish": "HARD_SWISH", "Elu": "ELU",
+}
+# ONNX op -> (TFLite builtin, options class or None): fused activation capable when options given
+BINARY = {
+    "Add": ("ADD", "AddOptions"), "Sub": ("SUB", "SubOptions"), "Mul": ("MUL", "MulOptions"),
+    "Div": ("DIV", "DivOptions"), "Min": ("MINIMUM", None), "Max": ("MAXIMUM", None),
+    "Sum": ("ADD", "AddOptions"), "And": ("LOGICAL_AND", None), "Or": ("LOGICAL_OR", None),
+}
+COMPARE = {"Equal": "EQUAL", "Less": "LESS", "Greater": "GREATER", "LessOrEqual": "LESS_EQUAL",
+           "GreaterOrEqual": "GREATER_EQUAL"}
+
+
+def _float_only(node):
+    x = node.inputs[0]
+    return None if x.dtype is None or x.dtype == np.float32 else f"dtype:{x.dtype}"
+
+
+def _check_unary(node):
+    if node.op_type == "Elu" and node.attrs.get("alpha", 1.0) != 1.0:
+        return "attr:alpha"
+    return None
+
+
+@lower(*UNARY, layout="any", emits=tuple(UNARY.values()), check=_check_unary)
+def unary(ctx, node):
+    ctx.op(UNARY[node.op_type], [ctx.tensor(node.inputs[0])], [ctx.tensor(node.outputs[0])])
+
+
+def _chain(ctx, node, builtin, opt_cls, ins, out_idx, act=0):
+    """Apply a binary builtin over ``ins`` left to right, the last step writing ``out_idx``."""
+    out = node.outputs[0]
+    acc = ctx.operand(ins[0], out)
+    for k, v in enumerate(ins[1:], 1):
+        last = k == len(ins) - 1
+        dst = out_idx if last else ctx.temp(ctx.shape(out_idx), out.dtype, f"{node.name}_acc{k}")
+        opts = ctx.opts(opt_cls, fusedActivationFunction=act if last else 0) if opt_cls else None
+        ctx.op(builtin, [acc, ctx.operand(v, out)], [dst], opts)
+        acc = dst
+
+
+@lower(*BINARY, layout="any", emits=tuple(b for b, _ in BINARY.values()))
+def binary(ctx, node):
+    builtin, opt_cls = BINARY[node.op_type]
+    ins = [v for v in node.inputs if v is not None]
+    out_idx = ctx.tensor(node.outputs[0])
+    if len(ins) == 1:
+        ctx.op("RESHAPE", [ctx.operand(ins[0], node.outputs[0]), ctx.i32(ctx.shape(out_idx))], [out_idx])
+        return
+    _chain(ctx, node, builtin, opt_cls, ins, out_idx, ctx.activation(node))
+
+
+@lower("Mean", layout="any", emits=("ADD", "MUL"))
+def mean(ctx, node):
+    ins = [v for v in node.inputs if v is not None]
+    out = node.outputs[0]
+    out_idx = ctx.tensor(out)
+    acc = ctx.temp(ctx.shape(out_idx), out.dtype, f"{node.name}_sum")
+    _chain(ctx, node, "ADD", "AddOptions", ins, acc)
+    ctx.op("MUL", [acc, ctx.const(np.array(1.0 / len(ins), np.float32))], [out_idx], ctx.opts("MulOptions"))
+
+
+@lower(*COMPARE, layout="any", emits=tuple(COMPARE.values()))
+def compare(ctx, node):
+    out = node.outputs[0]
+    ctx.op(COMPARE[node.op_type], [ctx.operand(node.inputs[0], out), ctx.operand(node.inputs[1], out)],
+           [ctx.tensor(out)])
+
+
+@lower("Where", layout="any", emits=("SELECT_V2",))
+def where(ctx, node):
+    out = node.outputs[0]
+    ctx.op("SELECT_V2", [ctx.operand(v, out) for v in node.inputs], [ctx.tensor(out)])
+
+
+def _clip_bounds(node):
+    lo, hi = node.attrs.get("min"), node.attrs.get("max")
+    if len(node.inputs) > 1:
+        a, b = node.input(1), node.input(2)
+        lo = None if a is None else float(a.const.reshape(-1)[0])
+        hi = None if b is None else float(b.const.reshape(-1)[0])
+    return lo, hi
+
+
+def _check_clip(node):
+    for v in node.inputs[1:]:
+        if v is not None and not v.is_const:
+            return "nonconst_bounds"
+    return None
+
+
+@lower("Clip", layout="any", emits=("RELU6", "RELU_N1_TO_1", "RELU", "RELU_0_TO_1", "MAXIMUM", "MINIMUM"),
+       check=_check_clip)
+def clip(ctx, node):
+    # Clip(x, min?, max?) (opset < 11: attributes)
+    lo, hi = _clip_bounds(node)
+    x, y = ctx.tensor(node.inputs[0]), ctx.tensor(node.outputs[0])
+    named = {(0.0, 6.0): "RELU6", (-1.0, 1.0): "RELU_N1_TO_1", (0.0, None): "RELU", (0.0, 1.0): "RELU_0_TO_1"}
+    if (lo, hi) in named:
+        ctx.op(named[(lo, hi)], [x], [y])
+        return
+    dtype = node.inputs[0].dtype
+    if lo is not None and hi is not None:
+        mid = ctx.temp(ctx.shape(y), dtype, f"{node.name}_lo")
+        ctx.op("MAXIMUM", [x, ctx.const(np.array(lo, dtype))], [mid])
+        ctx.op("MINIMUM", [mid, ctx.const(np.array(hi, dtype))], [y])
+    elif lo is not None:
+        ctx.op("MAXIMUM", [x, ctx.const(np.array(lo, dtype))], [y])
+    elif hi is not None:
+        ctx.op("MINIMUM", [x, ctx.const(np.array(hi, dtype))], [y])
+    else:
+        ctx.op("RESHAPE", [x, ctx.i32(ctx.shape(y))], [y])
+
+
+@lower("LeakyRelu", layout="any", emits=("LEAKY_RELU",))
+def leaky_relu(ctx, node):
+    ctx.op("LEAKY_RELU", [ctx.tensor(node.inputs[0])], [ctx.tensor(node.outputs[0])],
+           ctx.opts("LeakyReluOptions", alpha=float(node.attrs.get("alpha", 0.01))))
+
+
+@lower("PRelu", layout="any", emits=("PRELU",))
+def prelu(ctx, node):
+    out = node.outputs[0]
+    ctx.op("PRELU", [ctx.tensor(node.inputs[0]), ctx.operand(node.inputs[1], out)], [ctx.tensor(out)])
+
+
+@lower("HardSigmoid", layout="any", emits=("MUL", "ADD", "RELU_0_TO_1"), check=_float_only)
+def hard_sigmoid(ctx, node):
+    # HardSigmoid(x) alpha=0.2, beta=0.5: clip(alpha*x + beta, 0, 1)
+    y = ctx.tensor(node.outputs[0])
+    shape = ctx.shape(y)
+    a = ctx.temp(shape, np.float32, f"{node.name}_ax")
+    b = ctx.temp(shape, np.float32, f"{node.name}_axb")
+    ctx.op("MUL", [ctx.tensor(node.inputs[0]), ctx.const(np.float32(node.attrs.get("alpha", 0.2)))], [a],
+           ctx.opts("MulOptions"))
+    ctx.op("ADD", [a, ctx.const(np.float32(node.attrs.get("beta", 0.5)))], [b], ctx.opts("AddOptions"))
+    ctx.op("RELU_0_TO_1", [b], [y])
+
+
+@lower("Softplus", layout="any", emits=("EXP", "ADD", "LOG"), check=_float_only)
+def softplus(ctx, node):
+    y = ctx.tensor(node.outputs[0])
+    e = ctx.temp(ctx.shape(y), np.float32, f"{node.name}_exp")
+    p = ctx.temp(ctx.shape(y), np.float32, f"{node.name}_1p")
+    ctx.op("EXP", [ctx.tensor(node.inputs[0])], [e])
+    ctx.op("ADD", [e, ctx.const(np.float32(1.0))], [p], ctx.opts("AddOptions"))
+    ctx.op("LOG", [p], [y])
+
+
+@lower("Reciprocal", layout="any", emits=("DIV",), check=_float_only)
+def reciprocal(ctx, node):
+    ctx.op("DIV", [ctx.const(np.float32(1.0)), ctx.tensor(node.inputs[0])], [ctx.tensor(node.outputs[0])],
+           ctx.opts("DivOptions"))
+
+
+@lower("Cast", layout="any", emits=("CAST",))
+def cast(ctx, node):
+    ctx.op("CAST", [ctx.tensor(node.inputs[0])], [ctx.tensor(node.outputs[0])])
+
+
+@lower("Identity", layout="any", emits=("RESHAPE",))
+def identity(ctx, node):
+    y = ctx.tensor(node.outputs[0])
+    ctx.op("RESHAPE", [ctx.tensor(node.inputs[0]), ctx.i32(ctx.shape(y))], [y])

@@ -1,0 +1,205 @@
+"""Shape and data movement: Reshape/Flatten/Squeeze/Unsqueeze -> RESHAPE, Transpose, Concat, Split, Slice,
+Pad, Gather, Tile, Expand, DepthToSpace/SpaceToDepth, and the layout pass's LayoutTranspose."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeport.convert.tflite.flatbuffer import schema
+from edgeport.convert.tflite.registry import lower
+from edgeport.ir import NHWC_PERM
+from edgeport.ir.passes.assign_layout import cheap_relayout
+
+__all__ = ["reshape", "transpose", "layout_transpose", "concat", "split", "slice_", "pad"]
+
+_IDENT = (0, 1, 2, 3)
+
+
+def _perm(v):
+    """Physical axis j holds logical axis perm[j]."""
+    return NHWC_PERM if v.layout == "NHWC" and v.rank == 4 else tuple(range(v.rank))
+
+
+def _const_input(node, i, attr=None):
+    v = node.input(i)
+    if v is not None:
+        return None if not v.is_const else [int(x) for x in v.const.reshape(-1)]
+    return node.attrs.get(attr) if attr else None
+
+
+@lower("Reshape", "Flatten", "Squeeze", "Unsqueeze", layout="fixed", emits=("RESHAPE",))
+def reshape(ctx, node):
+    # output shape comes from shape inference: RESHAPE to it (physical: these outputs are logical)
+    y = ctx.tensor(node.outputs[0])
+    ctx.op("RESHAPE", [ctx.tensor(node.inputs[0]), ctx.i32(ctx.shape(y))], [y],
+           ctx.opts("ReshapeOptions", newShape=[int(d) for d in ctx.shape(y)]))
+
+
+@lower("Transpose", layout="free", emits=("TRANSPOSE",))
+def transpose(ctx, node):
+    # Transpose(x) perm: the layouts of x and y are folded into the permutation
+    x, y = node.inputs[0], node.outputs[0]
+    perm = node.attrs.get("perm") or list(reversed(range(x.rank)))
+    pin, pout = _perm(x), _perm(y)
+    inv_in = np.argsort(pin)
+    q = [int(inv_in[perm[pout[j]]]) for j in range(y.rank)]
+    yi = ctx.tensor(y)
+    if q == list(range(y.rank)):
+        ctx.op("RESHAPE", [ctx.tensor(x), ctx.i32(ctx.shape(yi))], [yi])
+    else:
+        ctx.op("TRANSPOSE", [ctx.tensor(x), ctx.i32(q)], [yi], ctx.opts("TransposeOptions"))
+
+
+@lower("LayoutTranspose", layout="free", emits=("TRANSPOSE",), domains=("edgeport",))
+def layout_transpose(ctx, node):
+    perm = NHWC_PERM if node.attrs["to"] == "NHWC" else (0, 3, 1, 2)
+    if cheap_relayout(node.inputs[0]):
+        y = ctx.tensor(node.outputs[0])
+        ctx.op("RESHAPE", [ctx.tensor(node.inputs[0]), ctx.i32(ctx.shape(y))], [y])
+        return
+    ctx.op("TRANSPOSE", [ctx.tensor(node.inputs[0]), ctx.i32(perm)], [ctx.tensor(node.outputs[0])],
+           ctx.opts("TransposeOptions"))
+
+
+@lower("Concat", layout="any", emits=("CONCATENATION",))
+def concat(ctx, node):
+    y = node.outputs[0]
+    ins = [v for v in node.inputs if v is not None and (v.shape is None or int(np.prod(v.shape)) > 0)]
+    ctx.op("CONCATENATION", [ctx.operand(v, y) for v in ins], [ctx.tensor(y)],
+           ctx.opts("ConcatenationOptions", axis=ctx.axis(y, node.attrs["axis"]),
+                    fusedActivationFunction=ctx.activation(node)))
+
+
+def _check_split(node):
+    if node.input(1) is not None and not node.input(1).is_const:
+        return "nonconst_split"
+    return None
+
+
+@lower("Split", layout="any", emits=("SPLIT_V",), check=_check_split)
+def split(ctx, node):
+    x = node.inputs[0]
+    axis = node.attrs.get("axis", 0) % x.rank
+    sizes = [int(o.shape[axis]) for o in node.outputs]
+    outs = [ctx.tensor(o) for o in node.outputs]
+    ctx.op("SPLIT_V", [ctx.tensor(x), ctx.i32(sizes), ctx.i32(ctx.axis(x, axis))], outs,
+           ctx.opts("SplitVOptions", numSplits=len(outs)))
+
+
+def _check_slice(node):
+    for i in range(1, len(node.inputs)):
+        if node.input(i) is not None and not node.input(i).is_const:
+            return "nonconst_slice_params"
+    return None
+
+
+@lower("Slice", layout="any", emits=("STRIDED_SLICE",), check=_check_slice)
+def slice_(ctx, node):
+    x = node.inputs[0]
+    r = x.rank
+    starts = _const_input(node, 1, "starts")
+    ends = _const_input(node, 2, "ends")
+    axes = _const_input(node, 3, "axes") or list(range(len(starts)))
+    steps = _const_input(node, 4) or [1] * len(starts)
+    begin, end, stride, end_mask = [0] * r, list(x.shape), [1] * r, 0
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        a %= r
+        b, en, st2 = slice(s, e, st).indices(x.shape[a])
+        begin[a], end[a], stride[a] = b, en, st2
+    perm = _perm(x)
+    pb = [begin[perm[j]] for j in range(r)]
+    pe = [end[perm[j]] for j in range(r)]
+    ps = [stride[perm[j]] for j in range(r)]
+    for j in range(r):
+        if ps[j] < 0 and pe[j] < 0:
+            end_mask |= 1 << j
+            pe[j] = 0
+    ctx.op("STRIDED_SLICE", [ctx.tensor(x), ctx.i32(pb), ctx.i32(pe), ctx.i32(ps)], [ctx.tensor(node.outputs[0])],
+           ctx.opts("StridedSliceOptions", endMask=end_mask))
+
+
+def _check_pad(node):
+    mode = node.attrs.get("mode", "constant")
+    if mode not in ("constant", "reflect"):
+        return f"attr:mode={mode}"
+    if node.input(1) is not None and not node.input(1).is_const:
+        return "nonconst_pads"
+    if node.input(2) is not None and not node.input(2).is_const:
+        return "nonconst_value"
+    if node.input(3) is not None:
+        return "input:axes"
+    return None
+
+
+@lower("Pad", layout="any", emits=("PAD", "PADV2", "MIRROR_PAD"), check=_check_pad)
+def pad(ctx, node):
+    x = node.inputs[0]
+    r = x.rank
+    pads = _const_input(node, 1, "pads")
+    pairs = [[pads[perm_i], pads[perm_i + r]] for perm_i in _perm(x)]
+    value = node.input(2).const.reshape(-1)[0] if node.input(2) is not None else node.attrs.get("value", 0.0)
+    xi, yi, pi = ctx.tensor(x), ctx.tensor(node.outputs[0]), ctx.i32(pairs)
+    if node.attrs.get("mode", "constant") == "reflect":
+        ctx.op("MIRROR_PAD", [xi, pi], [yi], ctx.opts("MirrorPadOptions", mode=schema.MirrorPadMode.REFLECT))
+    elif value == 0:
+        ctx.op("PAD", [xi, pi], [yi], ctx.opts("PadOptions"))
+    else:
+        ctx.op("PADV2", [xi, pi, ctx.const(np.array(value, x.dtype))], [yi], ctx.opts("PadV2Options"))
+
+
+@lower("Gather", layout="fixed", emits=("GATHER",))
+def gather(ctx, node):
+    x, idx = node.inputs
+    axis = node.attrs.get("axis", 0) % x.rank
+    if idx.is_const:
+        ind = idx.const.astype(np.int64)
+        ind = np.where(ind < 0, ind + x.shape[axis], ind).astype(np.int32)
+        ii = ctx.const(ind, idx.name)
+    else:
+        ii = ctx.tensor(idx)
+    ctx.op("GATHER", [ctx.tensor(x), ii], [ctx.tensor(node.outputs[0])], ctx.opts("GatherOptions", axis=axis))
+
+
+@lower("Tile", layout="fixed", emits=("TILE",),
+       check=lambda n: None if n.inputs[1].is_const else "nonconst_repeats")
+def tile(ctx, node):
+    ctx.op("TILE", [ctx.tensor(node.inputs[0]), ctx.i32(node.inputs[1].const)], [ctx.tensor(node.outputs[0])])
+
+
+@lower("Expand", layout="fixed", emits=("BROADCAST_TO",))
+def expand(ctx, node):
+    y = ctx.tensor(node.outputs[0])
+    ctx.op("BROADCAST_TO", [ctx.tensor(node.inputs[0]), ctx.i32(ctx.shape(y))], [y])
+
+
+def _check_d2s(node):
+    if node.op_type == "DepthToSpace" and node.attrs.get("mode", "DCR") != "DCR":
+        return "attr:mode=CRD"
+    return None
+
+
+@lower("DepthToSpace", "SpaceToDepth", layout="nhwc", emits=("DEPTH_TO_SPACE", "SPACE_TO_DEPTH"),
+       check=_check_d2s)
+def depth_to_space(ctx, node):
+    name = "DEPTH_TO_SPACE" if node.op_type == "DepthToSpace" else "SPACE_TO_DEPTH"
+    ctx.op(name, [ctx.tensor(node.inputs[0])], [ctx.tensor(node.outputs[0])],
+           ctx.opts(name.title().replace("_", "") + "Options", blockSize=node.attrs["blocksize"]))
+
+
+@lower("ChannelShuffle", layout="any", emits=("RESHAPE", "TRANSPOSE"), domains=("edgeport",))
+def channel_shuffle(ctx, node):
+    # edgeport.ChannelShuffle(x[N,C,H,W]) groups=g (from ir.passes.fuse_channel_shuffle)
+    x, y = node.inputs[0], node.outputs[0]
+    g = node.attrs["groups"]
+    n, c, h, w = x.shape
+    xi, yi = ctx.tensor(x), ctx.tensor(y)
+    if x.layout == "NHWC":
+        split, perm = [n, h, w, g, c // g], [0, 1, 2, 4, 3]
+        dst = [n, h, w, c // g, g]
+    else:
+        split, perm, dst = [n, g, c // g, h, w], [0, 2, 1, 3, 4], [n, c // g, g, h, w]
+    a = ctx.temp(split, x.dtype, f"{node.name}_split")
+    b = ctx.temp(dst, x.dtype, f"{node.name}_swapped")
+    ctx.op("RESHAPE", [xi, ctx.i32(split)], [a])
+    ctx.op("TRANSPOSE", [a, ctx.i32(perm)], [b], ctx.opts("TransposeOptions"))
+    ctx.op("RESHAPE", [b, ctx.i32(ctx.shape(yi))], [yi])

@@ -9,8 +9,11 @@ hand: native load with the config edgeport's runtime documents, first run, W war
 runs, N runs timed with ``perf_counter_ns`` around
 
 * ``ort.InferenceSession.run(None, feeds)`` (intra-op threads T, inter-op 1),
-* ``InferRequest.infer(...)`` (OpenVINO CPU, INFERENCE_PRECISION_HINT f32, T threads),
+* ``InferRequest.infer({name: array})`` (OpenVINO CPU, INFERENCE_PRECISION_HINT f32, T threads),
 * ``set_tensor / invoke / get_tensor`` (LiteRT Interpreter, num_threads T).
+
+``--raw-from-session`` times the same plain loops on ``edgeport.load(...).raw`` instead, which
+separates the bench harness from any difference in how the runtime builds the native object.
 
 Each round yields one p50 per side; the figure is the median over rounds of the per-round
 ratio edgeport p50 / raw p50, with its min and max. A second raw loop in every round (A/A
@@ -96,31 +99,42 @@ def _time_loop(step, warmup: int, runs: int) -> np.ndarray:
     return out
 
 
-def raw_onnxruntime(path: Path, feeds: dict, threads: int, warmup: int, runs: int) -> np.ndarray:
+def open_onnxruntime(path: Path, threads: int):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = threads, 1, 3
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    return _time_loop(lambda: sess.run(None, feeds), warmup, runs)
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
-def raw_openvino(path: Path, feeds: dict, threads: int, warmup: int, runs: int) -> np.ndarray:
+def step_onnxruntime(sess, feeds: dict):
+    return lambda: sess.run(None, feeds)
+
+
+def open_openvino(path: Path, threads: int):
     import openvino as ov
 
     core = ov.Core()
-    compiled = core.compile_model(core.read_model(str(path)), "CPU",
-                                  {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads})
+    return core.compile_model(core.read_model(str(path)), "CPU",
+                              {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads})
+
+
+def step_openvino(compiled, feeds: dict):
+    # The plain call a user writes: a dict keyed by input name (OpenVINO's binding is
+    # measurably faster with a dict than with a list here, and so is edgeport's backend).
     req = compiled.create_infer_request()
-    arrays = list(feeds.values())
-    return _time_loop(lambda: req.infer(arrays), warmup, runs)
+    return lambda: req.infer(feeds)
 
 
-def raw_litert(path: Path, feeds: dict, threads: int, warmup: int, runs: int) -> np.ndarray:
+def open_litert(path: Path, threads: int):
     from ai_edge_litert.interpreter import Interpreter
 
     it = Interpreter(model_path=str(path), num_threads=threads)
     it.allocate_tensors()
+    return it
+
+
+def step_litert(it, feeds: dict):
     ins = [(d["index"], feeds[d["name"]]) for d in it.get_input_details()]
     outs = [d["index"] for d in it.get_output_details()]
 
@@ -130,10 +144,20 @@ def raw_litert(path: Path, feeds: dict, threads: int, warmup: int, runs: int) ->
         it.invoke()
         return [it.get_tensor(i) for i in outs]
 
-    return _time_loop(step, warmup, runs)
+    return step
 
 
-RAW = {"onnxruntime": raw_onnxruntime, "openvino": raw_openvino, "litert": raw_litert}
+RAW = {"onnxruntime": (open_onnxruntime, step_onnxruntime), "openvino": (open_openvino, step_openvino),
+       "litert": (open_litert, step_litert)}
+
+
+def raw_p50(backend: str, path: Path, feeds: dict, threads: int, warmup: int, runs: int, from_session: bool) -> float:
+    """p50 (ms) of a plain loop over the native object: built here, or taken from edgeport.load(...).raw."""
+    opener, stepper = RAW[backend]
+    if from_session:
+        with edgeport.load(str(path), backend=backend, threads=threads) as s:
+            return summarize(_time_loop(stepper(s.raw, feeds), warmup, runs)).p50_ms
+    return summarize(_time_loop(stepper(opener(path, threads), feeds), warmup, runs)).p50_ms
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--target", type=float, default=0.05, help="allowed |ratio - 1|")
     ap.add_argument("--backends", default="onnxruntime,openvino,litert")
+    ap.add_argument("--raw-from-session", action="store_true",
+                    help="time the raw loop on edgeport.load(...).raw instead of a natively built object "
+                         "(isolates the harness from load-configuration differences)")
     args = ap.parse_args(argv)
 
     cpu = cpu_info()
@@ -166,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         for b, path in pairs:
             with edgeport.load(str(path), backend=b, threads=args.threads) as s:
                 feeds[b] = edgeport.runtime.random_inputs(s.inputs, seed=0)
+        print(f"raw side: {'edgeport.load(...).raw' if args.raw_from_session else 'native objects built here'}")
         print(f"{args.rounds} rounds x (warmup {args.warmup} + runs {args.runs}) per side; sides per round: edgeport, "
               f"raw, raw again (A/A control), first side rotating")
 
@@ -179,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                                         runs=args.runs).results[0]
                         p50[b][side].append(res.p50_ms)
                     else:
-                        ns = RAW[b](path, feeds[b], args.threads, args.warmup, args.runs)
-                        p50[b][side].append(summarize(ns).p50_ms)
+                        p50[b][side].append(raw_p50(b, path, feeds[b], args.threads, args.warmup, args.runs,
+                                                    args.raw_from_session))
             print(f"  round {r + 1}/{args.rounds} done", flush=True)
 
     print(f"\n{'backend':<12} {'edgeport p50':>12} {'raw p50':>9} {'edgeport/raw':>13} {'min':>6} {'max':>6}"

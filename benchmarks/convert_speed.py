@@ -126,9 +126,18 @@ def build_yolov8n(path: str) -> None:
 
 
 def main() -> int:
+    import shutil
+
+    tmp = tempfile.mkdtemp(prefix="edgeport-bench-")
+    try:
+        return _run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(tmp: str) -> int:
     threads = os.cpu_count()
     print(f"CPU: {cpu_model()}; {threads} logical CPUs; python {platform.python_version()}")
-    tmp = tempfile.mkdtemp(prefix="edgeport-bench-")
     src = os.path.join(tmp, "yolov8n.onnx")
     build_yolov8n(src)
     import onnx

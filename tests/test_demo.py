@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +112,9 @@ def test_torchscript_from_onnx_weights_matches_onnxruntime(ort_session, tmp_path
 
     images, _ = assets.load_test_set()
     x = images[:64]
-    ts = torch.jit.load(str(_make_torchscript(assets.MODEL_PATH, tmp_path)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ts = torch.jit.load(str(_make_torchscript(assets.MODEL_PATH, tmp_path)))
     from edgeport.demo import preprocess
 
     with torch.no_grad():
@@ -131,6 +135,28 @@ def test_doodle_generator_is_deterministic():
     np.testing.assert_array_equal(la, lb)
     assert not np.array_equal(a, c)
     assert CLASSES == assets.labels() and a.dtype == np.uint8 and a.max() > 200
+
+
+def test_training_script_end_to_end_on_a_tiny_set(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "doodle"
+    r = subprocess.run([sys.executable, str(ROOT / "scripts/train_doodle.py"), "--out", str(out), "--train", "300",
+                        "--val", "50", "--test", "100", "--calib", "20", "--epochs", "1", "--threads", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    card = json.loads((out / "model_card.json").read_text())
+    m = onnx.load(str(out / "doodle.onnx"))
+    assert json.loads({p.key: p.value for p in m.metadata_props}["edgeport.labels"]) == card["labels"]
+    with np.load(out / "test.npz") as z:
+        images, labels = z["images"], z["labels"]
+    sess = ort.InferenceSession(str(out / "doodle.onnx"), providers=["CPUExecutionProvider"])
+    from edgeport.demo import preprocess
+
+    x = preprocess(images, mean=card["input"]["mean"][0], std=card["input"]["std"][0])
+    acc = float((sess.run(None, {"image": x})[0].argmax(1) == labels).mean())
+    assert acc == pytest.approx(card["test_accuracy"], abs=1e-4)  # the card states what ONNX Runtime measures
+    assert len(list((out / "samples").glob("*.png"))) == 10 and (out / "calib.npz").exists()
+    assert oct((out / "doodle.onnx").stat().st_mode & 0o777) == "0o644"
 
 
 @pytest.mark.skipif(not _has("edgeport.runtime", "load"), reason="edgeport.runtime not landed")
@@ -193,9 +219,22 @@ def test_cli_demo_runs_end_to_end(capsys, tmp_path):
         assert bench["status"] == "skipped" and "edgeport.bench" in bench["reason"]
 
 
-def test_cli_demo_json(capsys):
-    rc = main(["demo", "--runs", "2", "--warmup", "0", "--json"])
+def test_cli_demo_json(capsys, monkeypatch):
+    import edgeport.demo
+
+    monkeypatch.setattr(edgeport.demo, "_MAKERS", [])  # the shipped ONNX only: keeps this test fast
+    rc = main(["demo", "--runs", "2", "--warmup", "0", "--no-accuracy", "--json"])
     out = capsys.readouterr().out
     assert rc == 0
-    rep = json.loads(out)
+    rep = json.loads(out)  # nothing but the JSON on stdout
     assert set(rep["steps"]) == {"inspect", "classify", "convert", "quantize", "benchmark"}
+    assert rep["out_dir"] is None  # the temporary folder is gone
+    assert rep["steps"]["quantize"]["status"] == "skipped" and "no TFLite" in rep["steps"]["quantize"]["reason"]
+    for row in rep["steps"]["benchmark"]["rows"]:
+        assert row["accuracy"] is None and row["avg_ms"] > 0 and row["model"] == "doodle.onnx"
+
+
+def test_cli_demo_bad_options_exit_2(capsys):
+    assert main(["demo", "--runs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--runs" in err and "Traceback" not in err

@@ -41,6 +41,49 @@ def _init_values(shape: tuple[int, ...], op: str, slot: int, rng: np.random.Gene
     return (rng.standard_normal(shape) * 0.1).astype(np.float32)
 
 
+_HOMOGENEOUS = {"Relu", "GlobalAveragePool", "AveragePool", "MaxPool", "Reshape", "Flatten", "Dropout", "Identity"}
+
+
+def _calibrate_head(model: onnx.ModelProto, rng: np.random.Generator, target_std: float = 2.0) -> None:
+    """Scale the last Conv/Gemm before Softmax so that the logits have std ~2 on a random input.
+
+    Random weights without trained BatchNorm statistics let activations grow layer after layer;
+    the softmax then saturates to one-hot and any parity figure reads 0. Scaling commutes with the
+    positively homogeneous ops (ReLU, pooling, reshapes) between that layer and the Softmax.
+    """
+    import onnxruntime as ort
+
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    soft = [n for n in g.node if n.op_type == "Softmax"]
+    if not soft:
+        return
+    logits = soft[-1].input[0]
+    node = producer.get(logits)
+    while node is not None and node.op_type in _HOMOGENEOUS:
+        node = producer.get(node.input[0])
+    inits = {i.name: i for i in g.initializer}
+    if node is None or node.op_type not in ("Conv", "Gemm", "MatMul") or node.input[1] not in inits:
+        return
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.output.append(onnx.helper.make_empty_tensor_value_info(logits))
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {}
+    for i in sess.get_inputs():
+        shape = [d if isinstance(d, int) else 1 for d in i.shape]
+        feeds[i.name] = rng.random(shape, dtype=np.float32)
+    out = sess.run([logits], feeds)[0]
+    std = float(np.std(out))
+    if not np.isfinite(std) or std == 0:
+        return
+    scale = target_std / std
+    for name in node.input[1:3]:
+        if name in inits:
+            arr = numpy_helper.to_array(inits[name]) * np.float32(scale)
+            inits[name].CopyFrom(numpy_helper.from_array(arr.astype(np.float32), name))
+
+
 def materialize(src: str | Path, dst: str | Path, seed: int = 0) -> Path:
     """Write ``src`` with every ConstantOfShape-made weight replaced by a random initializer."""
     model = onnx.load(str(src))
@@ -74,6 +117,7 @@ def materialize(src: str | Path, dst: str | Path, seed: int = 0) -> Path:
         for init in new_inits:
             if init.name in used and init.name not in listed:
                 g.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+    _calibrate_head(model, rng)
     onnx.checker.check_model(model)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -312,10 +313,11 @@ def _make_torchscript(src: Path, out: Path) -> Path:
     net.load_state_dict(state_dict_from_onnx(src))
     net.eval()
     dest = out / "doodle.pt"
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():  # torch >= 2.9 deprecates TorchScript; still a format users have
+        warnings.simplefilter("ignore", DeprecationWarning)
         ts = torch.jit.trace(net, torch.zeros(1, 1, 28, 28))
-    with atomic_path(dest) as tmp:
-        torch.jit.save(ts, str(tmp))
+        with atomic_path(dest) as tmp:
+            torch.jit.save(ts, str(tmp))
     return dest
 
 
@@ -345,10 +347,10 @@ def _make_tflite(src: Path, out: Path) -> Path:
 
 
 _MAKERS: list[tuple[str, str, Callable[[Path, Path], Path], str]] = [
-    ("tflite", "edgeport.convert.convert", _make_tflite, "edgeport.convert"),
-    ("openvino", "openvino.convert_model + save_model (FP32)", _make_openvino, "openvino"),
-    ("torchscript", "DoodleNet + ONNX weights, torch.jit.trace", _make_torchscript, "torch"),
-    ("pt2", "DoodleNet + ONNX weights, torch.export", _make_pt2, "torch"),
+    ("tflite", "edgeport.convert", _make_tflite, "edgeport.convert"),
+    ("openvino", "openvino.save_model (FP32 IR)", _make_openvino, "openvino"),
+    ("torchscript", "torch.jit.trace (ONNX weights)", _make_torchscript, "torch"),
+    ("pt2", "torch.export (ONNX weights)", _make_pt2, "torch"),
 ]
 
 
@@ -363,7 +365,7 @@ def convert_formats(out_dir: Path, src: Path = _assets.MODEL_PATH, progress: Pro
     """Make the TFLite, OpenVINO IR, TorchScript and .pt2 versions of the ONNX model in ``out_dir``."""
     step = ConvertStep("convert")
     with _timed(step):
-        step.variants.append(_variant("doodle.onnx", "onnx", src, "shipped (scripts/train_doodle.py)"))
+        step.variants.append(_variant("doodle.onnx", "onnx", src, "shipped, trained by scripts/train_doodle.py"))
         for i, (fmt, how, make, needs) in enumerate(_MAKERS):
             progress("convert", i, len(_MAKERS))
             try:

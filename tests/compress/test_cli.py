@@ -56,3 +56,29 @@ def test_prune_cluster_distill_cli(work, capsys):
                  "-o", str(work / "student.pth"), "--epochs", "1", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["losses"]) == 2
     assert main(["prune", "nope.module:X", "-o", str(work / "x.pt")]) == 2
+
+
+def test_quantize_image_folder_with_mean_std(tfl, work, capsys):
+    from PIL import Image
+
+    folder = work / "imgs"
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    out = work / "cli_imgs.tflite"
+    assert main(["quantize", str(tfl), "-o", str(out), "--calib", str(folder), "--mean", "0.5,0.5,0.5",
+                 "--std", "0.5,0.5,0.5", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["calibration_samples"] == 4 and d["output_cosine"] > 0.98
+    assert main(["quantize", str(tfl), "-o", str(out), "--calib", str(folder), "--mean", "a,b"]) == 2
+
+
+def test_openvino_json_stdout_is_clean(onnx_model, onnx_calib, work, capsys):
+    import pytest
+
+    pytest.importorskip("nncf")
+    out = work / "cli_ov_int8.xml"
+    assert main(["quantize", str(onnx_model), "-o", str(out), "--calib", str(onnx_calib), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)  # NNCF's progress bars must not land on stdout
+    assert d["format"] == "openvino" and d["output_cosine"] > 0.99 and out.with_suffix(".bin").exists()

@@ -72,5 +72,12 @@ def test_onnx_diagnosis_and_exclusion(onnx_model, onnx_calib, work):
 
 def test_onnx_auto_mixed_precision(onnx_model, onnx_calib, work):
     out = work / "o_amp.onnx"
-    rep = quantize(onnx_model, out, mode="int8", calib=onnx_calib, auto_mixed_precision=True, max_drop=0.0)
-    assert out.exists() and rep.drop <= 0 and rep.layers and "kept" in rep.notes[-1]
+    x = np.load(onnx_calib)["x"]
+    ev = work / "o_amp_eval.npz"
+    np.savez(ev, x=x, y=_run(onnx_model, x).argmax(1))  # labels = the float model's answers: float top-1 is 100 %
+    plain = quantize(onnx_model, work / "o_plain.onnx", mode="int8", calib=onnx_calib, max_drop=1.0, eval_data=ev)
+    rep = quantize(onnx_model, out, mode="int8", calib=onnx_calib, auto_mixed_precision=True, max_drop=0.0,
+                   eval_data=ev)
+    assert out.exists() and rep.drop <= 0 and any("kept" in n for n in rep.notes)
+    assert (plain.drop > 0) == bool(rep.float_layers)  # layers go back to float only when int8 costs accuracy
+    assert all(name in rep.notes[0] for name in rep.float_layers)

@@ -46,3 +46,14 @@ def test_onnx_variants(onnx_model, onnx_calib, work):
     out = work / "best.onnx"
     rep = optimize(onnx_model, out, onnx_calib, max_drop=1.0, variants=["int8 U8S8"], runs=5, objective="size")
     assert rep.chosen == "int8 U8S8" and out.exists()  # smallest, and every variant is in a 100 % budget
+
+
+def test_onnx_source_to_tflite_shows_onnx_int8_for_comparison(onnx_model, onnx_calib, work):
+    convert = pytest.importorskip("edgeport.convert")
+    if not hasattr(convert, "convert"):
+        pytest.skip("edgeport.convert.convert not available")
+    out = work / "best_from_onnx.tflite"
+    rep = optimize(onnx_model, out, onnx_calib, max_drop=1.0, variants=["int8", "onnx int8"], runs=3)
+    row = next(v for v in rep.variants if v.name == "onnx int8 (ORT)")
+    assert row.error is None and not row.eligible and row.latency_ms > 0
+    assert rep.chosen in ("float", "int8") and out.read_bytes()[4:8] == b"TFL3"

@@ -143,3 +143,50 @@ def test_onnx_source_to_int8_tflite(onnx_model, onnx_calib, work):
     assert rep.format == "tflite" and not rep.float_layers and rep.output_cosine > 0.98
     m, sg, by_name, ops = _types(out)
     assert ops.count("CONV_2D") == 2 and "FULLY_CONNECTED" in ops
+
+
+def test_corrupt_model_is_refused_before_native_code(tfl, calib, work):
+    from edgeport.errors import ModelFormatError
+
+    bad = work / "truncated.tflite"
+    bad.write_bytes(tfl.read_bytes()[:200])
+    with pytest.raises(ModelFormatError):
+        quantize(bad, work / "never2.tflite", mode="int8", calib=calib)
+    assert not (work / "never2.tflite").exists()
+
+
+def test_op_coverage_through_the_converter(work):
+    """SiLU (LOGISTIC+MUL), HARD_SWISH, residual ADD, CONCAT, TANH, pools, RESIZE, LEAKY_RELU, MEAN, FC, SOFTMAX."""
+    torch = pytest.importorskip("torch")
+    convert = pytest.importorskip("edgeport.convert")
+    if not hasattr(convert, "convert"):
+        pytest.skip("edgeport.convert.convert not available")
+    import warnings
+
+    nn, F = torch.nn, torch.nn.functional
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2, self.c3 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(16, 8, 1)
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x):
+            a = self.c1(x)
+            a = a * torch.sigmoid(a)
+            b = F.hardswish(self.c2(a)) + a
+            c = torch.tanh(self.c3(torch.cat([a, b], 1)))
+            c = F.leaky_relu(F.interpolate(F.avg_pool2d(c, 2), scale_factor=2, mode="nearest"), 0.1)
+            return torch.softmax(self.fc(c.mean((2, 3))), 1)
+
+    torch.manual_seed(0)
+    src = work / "ops.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(M().eval(), (torch.rand(1, 3, 8, 8),), str(src), input_names=["x"], dynamo=False, opset_version=17)
+    cal = {"x": np.random.default_rng(0).random((8, 3, 8, 8)).astype(np.float32)}
+    rep = quantize(src, work / "ops_int8.tflite", mode="int8", calib=cal, diagnose=True)
+    assert not rep.float_layers and rep.output_cosine > 0.99
+    assert {"HARD_SWISH", "TANH", "LOGISTIC", "CONCATENATION", "RESIZE_NEAREST_NEIGHBOR", "MEAN"} <= {s.op for s in rep.layers}
+    rep16 = quantize(src, work / "ops_int16.tflite", mode="int16x8", calib=cal)
+    assert rep16.output_cosine > 0.999 and len(rep16.float_layers) == 1  # HARD_SWISH has no 16x8 kernel

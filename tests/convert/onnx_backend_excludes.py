@@ -31,6 +31,7 @@ EXCLUDES: dict[str, str] = {
     r"sequence|optional|_seq_|test_identity_opt|loop16_seq|split_to_sequence|concat_from_sequence": _SEQ,
     # training
     r"gradient|adagrad|adam|momentum|nesterov|training|_train_|batchnorm_.*training_mode": _TRAIN,
+    r"test_nllloss|test_sce_|negativeloglikelihood|softmaxcrossentropy": "loss functions: training-only, " + _TRAIN,
     # random
     r"bernoulli|random|multinomial|dropout_default_mask|dropout_.*_mask|training_dropout": _RANDOM,
     # control flow

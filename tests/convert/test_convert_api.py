@@ -104,6 +104,20 @@ def test_corrupted_and_dynamic_and_old_opset(tmp_path, capsys):
     old = onnx.parser.parse_model("""<ir_version: 3, opset_import: ["" : 5]>
         g (float[2] x) => (float[2] y) { y = Relu(x) }""")
     onnx.save(old, tmp_path / "old.onnx")
+    # upgraded by onnx.version_converter (ONNX Runtime itself no longer runs opset 5: compare with numpy)
+    convert(tmp_path / "old.onnx", tmp_path / "old.tflite", verify=False)
+    x = np.array([-1.5, 2.0], np.float32)
+    np.testing.assert_array_equal(litert_run((tmp_path / "old.tflite").read_bytes(), {"x": x})["y"], np.maximum(x, 0))
+
+
+def test_too_old_opset_without_upgrade_path(tmp_path, monkeypatch):
+    def refuse(model, target):
+        raise RuntimeError("no adapter")
+
+    monkeypatch.setattr(onnx.version_converter, "convert_version", refuse)
+    old = onnx.parser.parse_model("""<ir_version: 3, opset_import: ["" : 5]>
+        g (float[2] x) => (float[2] y) { y = Relu(x) }""")
+    onnx.save(old, tmp_path / "old.onnx")
     with pytest.raises(UnsupportedOpError, match="opset 5 is too old"):
         convert(tmp_path / "old.onnx", tmp_path / "old.tflite")
 

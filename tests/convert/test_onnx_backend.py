@@ -13,6 +13,9 @@ Which tests run:
   edgeport's registry (or is removed by a pass: see ``OUTSIDE_REGISTRY_OK``);
 * model tests the onnx wheel ships (light, simple, pytorch-converted, pytorch-operator) under the
   same op rule; the big light models carry the ``slow`` marker;
+* a test whose model the converter refuses with UnsupportedOpError (an op variant it checks and
+  declines: int16 arithmetic, cubic Resize, 3-D convolutions...) is skipped with that reason; a
+  wrong result, a crash or any other error fails;
 * minus ``onnx_backend_excludes.EXCLUDES`` (strings, sequences, training, random, dtypes TFLite
   cannot hold...), each with its reason.
 
@@ -40,6 +43,9 @@ from onnx.backend.test.loader import load_model_tests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from onnx_backend_excludes import EXCLUDES, OUTSIDE_REGISTRY_OK, SLOW, reason_for  # noqa: E402
 
+from edgeport.errors import UnsupportedOpError  # noqa: E402
+
+REFUSED = "refused by edgeport: "
 os.environ.setdefault("ONNX_HOME", str(Path(tempfile.gettempdir()) / "edgeport-onnx-home"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -111,7 +117,7 @@ def run(path, feeds, out_names):
             interp.resize_tensor_input(d["index"], list(x.shape))
     interp.allocate_tensors()
     for d, x in pairs:
-        interp.set_tensor(d["index"], np.ascontiguousarray(x.astype(d["dtype"], copy=False)))
+        interp.set_tensor(d["index"], np.array(x, dtype=d["dtype"], order="C"))  # keeps rank 0
     interp.invoke()
     outs = interp.get_output_details()
     by_out = {d["name"]: d for d in outs}
@@ -247,7 +253,10 @@ class TFLiteRep(BackendRep):
             d.mkdir()
             src, out = d / "model.onnx", d / "model.tflite"
             onnx.save(freeze_inputs(self.model, frozen) if frozen else self.model, str(src))
-            self._convert(src, out, verify=False, keep_io_layout=True)
+            try:
+                self._convert(src, out, verify=False, keep_io_layout=True)
+            except UnsupportedOpError as e:  # a clean, reasoned refusal: not a wrong result
+                raise unittest.SkipTest(f"{REFUSED}{e.one_line()}") from None
             self._done[key] = out
         return self._done[key]
 
@@ -407,13 +416,17 @@ def main(argv: list[str] | None = None) -> int:
             c["passed"] += 1
         elif name in failed:
             c["failed"] += 1
+        elif name in skipped and skipped[name].startswith(REFUSED):
+            c["refused"] += 1
         elif name in skipped or (args.skip_slow and name in SLOW):
             c["skipped"] += 1
-    print(f"{'category':<18} {'passed':>7} {'failed':>7} {'ran':>5} {'unsupported':>12} {'excluded':>9} {'total':>6}")
+    print(f"{'category':<18} {'passed':>7} {'failed':>7} {'refused':>8} {'no lowering':>12} {'excluded':>9} {'total':>6}")
     for cat in ("node", "light", "simple", "pytorch-converted", "pytorch-operator"):
         c = by_cat[cat]
-        print(f"{cat:<18} {c['passed']:>7} {c['failed']:>7} {c['passed'] + c['failed']:>5} {c['unsupported']:>12}"
+        print(f"{cat:<18} {c['passed']:>7} {c['failed']:>7} {c['refused']:>8} {c['unsupported']:>12}"
               f" {c['excluded']:>9} {c['total']:>6}")
+    print("(passed/failed: converted and run; refused: the converter declined with UnsupportedOpError; "
+          "no lowering: an op outside the registry)")
     print("\nexcluded (reason: count):")
     reasons = Counter(t["reason"] for t in _TABLE.values() if t["status"] == "excluded")
     for why, n in reasons.most_common():
@@ -426,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
                       for op in t["reason"].removeprefix("no lowering for ").split(", "))
     print("\nops without a lowering (tests they block):")
     print("  " + ", ".join(f"{op} {n}" for op, n in missing.most_common()))
+    print("\nrefused by the converter (reason: count):")
+    refusals = Counter(_reason_code(why) for why in skipped.values() if why.startswith(REFUSED))
+    for why, n in refusals.most_common():
+        print(f"  {n:>4}  {why}")
     print("\nfailures grouped by op type:")
     groups: dict[str, list[str]] = defaultdict(list)
     for name, tb in sorted(failed.items()):
@@ -440,6 +457,12 @@ def main(argv: list[str] | None = None) -> int:
         if len(items) > 6:
             print(f"      ... {len(items) - 6} more")
     return 0
+
+
+def _reason_code(why: str) -> str:
+    """'refused by edgeport: unsupported ops: Add x1 -- nodes: Add_0 (Add: dtype:int16) (hint)' -> 'Add: dtype:int16'."""
+    m = re.search(r"\((\w+: [^()]*)\)", why)
+    return m.group(1) if m else why.removeprefix(REFUSED)[:100]
 
 
 def _main_op(name: str, ops: list[str]) -> str:

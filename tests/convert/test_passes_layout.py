@@ -82,3 +82,18 @@ def test_no_worse_than_transposing_every_boundary():
     g, changes = _layout(m)
     assert changes["transposes_inserted"] == 2  # NHWC->NCHW before the reshape, back after it
     assert_matches_ort(m, {"x": rng.standard_normal((1, 4, 6, 6)).astype(np.float32)})
+
+
+def test_channels_last_input_is_kept_and_its_transpose_vanishes():
+    # the source takes NHWC and transposes it to NCHW itself: edgeport keeps the input as is and the
+    # source Transpose composes with the layout into a no-op (no TRANSPOSE in the result)
+    m = make_model([helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+                    helper.make_node("Conv", ["t", "w"], ["y"], pads=[1, 1, 1, 1])],
+                   [("x", [1, 16, 16, 3])], [("y", None)], {"w": rng.standard_normal((8, 3, 3, 3)).astype(np.float32)})
+    from edgeport.convert import ConversionReport, onnx_to_tflite
+
+    rep = ConversionReport("m", "m", "onnx", "tflite")
+    onnx_to_tflite(m, report=rep)
+    assert rep.inputs_after[0].shape == (1, 16, 16, 3)
+    blob = assert_matches_ort(m, {"x": rng.standard_normal((1, 16, 16, 3)).astype(np.float32)})
+    assert "TRANSPOSE" not in tflite_ops(blob)

@@ -60,3 +60,17 @@ def test_conv_transpose():
                        [("x", [1, 4, 5, 6])], [("y", None)], {"w": w, "b": b})
         blob = assert_matches_ort(m, {"x": rng.standard_normal((1, 4, 5, 6)).astype(np.float32)}, atol=1e-4)
         assert "TRANSPOSE_CONV" in tflite_ops(blob)
+
+
+@pytest.mark.parametrize("op,attrs,w", [
+    ("Conv", {"pads": [1, 2], "strides": [2]}, (5, 4, 4)),
+    ("Conv", {"dilations": [2], "group": 2}, (6, 2, 3)),
+    ("MaxPool", {"kernel_shape": [3], "strides": [2], "pads": [1, 1]}, None),
+    ("AveragePool", {"kernel_shape": [2]}, None),
+    ("ConvTranspose", {"strides": [2]}, (4, 3, 3)),
+])
+def test_1d_ops_lifted_to_2d(op, attrs, w):
+    inits = {} if w is None else {"w": rng.standard_normal(w).astype(np.float32)}
+    m = make_model([helper.make_node(op, ["x"] + list(inits), ["y"], **attrs)], [("x", [2, 4, 11])], [("y", None)],
+                   inits)
+    assert_matches_ort(m, {"x": rng.standard_normal((2, 4, 11)).astype(np.float32)}, atol=1e-4)

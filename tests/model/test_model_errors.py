@@ -75,6 +75,13 @@ def test_plain_torch_save_checkpoint(tmp_path):
     assert "torch.jit.save" in e.value.hint
 
 
+def test_legacy_pickle_checkpoint(tmp_path):
+    p = tmp_path / "old.pt"
+    p.write_bytes(pickle.dumps({"w": [1.0]}, protocol=2))
+    with pytest.raises(ModelFormatError, match="legacy torch.save"):
+        open_model(p)
+
+
 def test_format_mismatch(onnx_path):
     with pytest.raises(ModelFormatError, match="expected a tflite model"):
         check_file(onnx_path, "tflite")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edgeport.errors import ModelFormatError
 from edgeport.model import ModelMetadata, open_model, read_metadata, write_metadata
@@ -79,3 +81,33 @@ def test_invalid_metadata_rejected(tflite_fc_path, tmp_path):
     with pytest.raises(ModelFormatError, match="extension"):
         write_metadata(tflite_fc_path, META, tmp_path / "x.onnx")
     assert not (tmp_path / "x.tflite").exists()
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
+_floats = st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=4)
+_meta = st.builds(ModelMetadata, labels=st.lists(_text, max_size=5), mean=st.none() | _floats,
+                  std=st.none() | _floats, version=st.none() | _text, description=st.none() | _text,
+                  extra=st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), _text, max_size=3))
+
+
+@pytest.mark.parametrize("fixture", ["onnx_path", "tflite_fc_path", "openvino_path"])
+def test_metadata_roundtrip_property(request, tmp_path_factory, fixture):
+    """Any metadata (unicode labels, floats, extra keys) comes back equal from every format."""
+    src = request.getfixturevalue(fixture)
+    out = tmp_path_factory.mktemp("prop") / ("m" + src.suffix)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(meta=_meta)
+    def check(meta):
+        write_metadata(src, meta, out)
+        got = read_metadata(out)
+        if fixture == "onnx_path" and meta.version is None:
+            got.version = None  # ONNX falls back to model_version / doc_string when the key is absent
+        assert got == meta
+
+    check()
+
+
+def test_openvino_rejects_xml_control_chars(openvino_path, tmp_path):
+    with pytest.raises(ModelFormatError, match="control characters"):
+        write_metadata(openvino_path, ModelMetadata(description="bell\x07"), tmp_path / "m.xml")

@@ -111,6 +111,8 @@ def test_torchscript(torchscript_path):
     ref = torch.jit.load(str(torchscript_path))
     assert r.params == sum(p.numel() for p in ref.parameters()) == 108 + 4 + 8 + 2
     assert r.op_histogram.get("aten::linear") == 1
+    assert r.macs == 4 * 6 * 6 * 27 + 2 * 4  # counted by a forward on meta tensors
+    assert m.outputs[0].shape == tuple(ref(torch.zeros(1, 3, 8, 8)).shape) == (1, 2)
 
 
 def test_pt2(pt2_path):
@@ -137,3 +139,63 @@ def test_content_beats_extension(onnx_path, tflite_fc_path, tmp_path):
     noext = tmp_path / "model"
     noext.write_bytes(onnx_path.read_bytes())
     assert open_model(noext).format == "onnx"
+
+
+def test_pt2_dynamic_batch(tmp_path):
+    torch = pytest.importorskip("torch")
+    from model_fixtures import TinyNet
+
+    net, _ = TinyNet.make()
+    ep = torch.export.export(net, (torch.randn(2, 3, 8, 8),), dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    torch.export.save(ep, str(tmp_path / "dyn.pt2"))
+    m = open_model(tmp_path / "dyn.pt2")
+    batch = m.inputs[0].shape[0]
+    assert isinstance(batch, str) and m.inputs[0].shape[1:] == (3, 8, 8)
+    assert m.outputs[0].shape == (batch, 2) and not m.inputs[0].is_static
+    r = m.inspect()
+    assert r.macs == 4 * 6 * 6 * 27 + 2 * 4  # per item: the dynamic batch counts as 1
+    assert r.details["macs_note"] == "dynamic dims counted as 1"
+
+
+def test_tflite_depthwise_macs(tmp_path):
+    import tflite_fixture
+    from ai_edge_litert import schema_py_generated as s
+    from ai_edge_litert.interpreter import Interpreter
+
+    w = np.ones((1, 3, 3, 4), np.float32)
+    opts = s.DepthwiseConv2DOptionsT()
+    opts.padding, opts.strideW, opts.strideH, opts.depthMultiplier = s.Padding.VALID, 1, 1, 1
+    opts.dilationWFactor = opts.dilationHFactor = 1
+    path = tflite_fixture.build_model(
+        tmp_path / "dw.tflite",
+        [tflite_fixture._tensor("x", [1, 8, 8, 4], 0), tflite_fixture._tensor("w", [1, 3, 3, 4], 1),
+         tflite_fixture._tensor("b", [4], 2), tflite_fixture._tensor("y", [1, 6, 6, 4], 0)],
+        [tflite_fixture._buffer(), tflite_fixture._buffer(w), tflite_fixture._buffer(np.zeros(4, np.float32))],
+        [tflite_fixture._opcode(s.BuiltinOperator.DEPTHWISE_CONV_2D)],
+        [tflite_fixture._op(0, [0, 1, 2], [3], s.BuiltinOptions.DepthwiseConv2DOptions, opts)], [0], [3])
+    it = Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.ones((1, 8, 8, 4), np.float32))
+    it.invoke()
+    assert it.get_tensor(it.get_output_details()[0]["index"]).flat[0] == 9.0  # the fixture is a real depthwise conv
+    r = open_model(path).inspect()
+    assert r.macs == 6 * 6 * 4 * 9 and r.params == 36 + 4
+
+
+def test_onnx_grouped_conv_and_gemm_macs(tmp_path):
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    inits = [nh.from_array(np.ones((4, 2, 3, 3), np.float32), "W"),  # group=2: each output sees 2 channels
+             nh.from_array(np.ones((5, 144), np.float32), "G")]  # Gemm with transB: [1,144] x [144,5]
+    nodes = [h.make_node("Conv", ["x", "W"], ["c"], group=2), h.make_node("Flatten", ["c"], ["f"]),
+             h.make_node("Gemm", ["f", "G"], ["y"], transB=1)]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 8, 8])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [1, 5])], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(tmp_path / "g.onnx"))
+    r = open_model(tmp_path / "g.onnx").inspect()
+    assert r.macs == (1 * 4 * 6 * 6) * (2 * 3 * 3) + 5 * 144

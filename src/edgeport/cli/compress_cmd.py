@@ -34,6 +34,15 @@ def _progress(enabled: bool):
         yield cb
 
 
+def _floats(text: Optional[str], flag: str):
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"bad {flag} {text!r}", hint=f"give comma-separated numbers, e.g. {flag} 0.5,0.5,0.5") from None
+
+
 def _kib(n) -> str:
     return f"{n / 1024:,.1f} KiB"
 
@@ -79,6 +88,10 @@ def quantize_cmd(
     keep_float: Optional[list[str]] = typer.Option(None, "--keep-float", help="Layer to leave in float (repeatable)"),
     int_io: bool = typer.Option(False, "--int-io", help="Integer inputs/outputs (TFLite)"),
     limit: int = typer.Option(256, "--limit", help="At most this many calibration samples"),
+    mean: Optional[str] = typer.Option(None, "--mean", help="Image normalization mean, e.g. 0.485,0.456,0.406 "
+                                       "(default: the model's metadata)"),
+    std: Optional[str] = typer.Option(None, "--std", help="Image normalization std (default: the model's metadata)"),
+    onnx_format: str = typer.Option("qdq", "--onnx-format", help="ONNX: qdq | qoperator"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
     """Quantize a model (fp16, dynamic int8, full int8, int16x8) with calibration and diagnosis."""
@@ -88,7 +101,8 @@ def quantize_cmd(
         try:
             rep = quantize(model, output, mode=mode, calib=calib, per_channel=per_channel, method=method,
                            diagnose=diagnose, auto_mixed_precision=auto_mixed, max_drop=max_drop, eval_data=eval_data,
-                           keep_float=keep_float or (), int_io=int_io, limit=limit, progress=cb)
+                           keep_float=keep_float or (), int_io=int_io, limit=limit, mean=_floats(mean, "--mean"),
+                           std=_floats(std, "--std"), onnx_format=onnx_format, progress=cb)
         except QualityBudgetError as e:
             if as_json and getattr(e, "report", None) is not None:
                 print_json(e.report)
@@ -260,7 +274,8 @@ def _render_opt(rep) -> None:
             continue
         mark = "[bold green]*[/] " if v.name == rep.chosen else ""
         t.add_row(mark + v.name, _kib(v.size_bytes), f"{v.latency_ms:.3f} ms", f"{v.metric * 100:.2f} %",
-                  f"{v.drop * 100:+.2f}", "yes" if v.within_budget else "[red]no[/]", "yes" if v.pareto else "")
+                  f"{v.drop * 100:+.2f}", ("yes" if v.within_budget else "[red]no[/]") + ("" if v.eligible else " (other format)"),
+                  "yes" if v.pareto else "")
     console.print(t)
     if rep.chosen:
         console.print(f"kept [bold]{rep.chosen}[/] -> {rep.output}" + (f"; plot {rep.plot}" if rep.plot else ""))

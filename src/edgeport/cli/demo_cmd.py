@@ -62,7 +62,7 @@ def _render_inspect(step) -> None:
     if meta.get("mean") is not None:
         console.print(f"  normalize (x/255 - {meta.get('mean')}) / {meta.get('std')}", highlight=False)
     for k, v in step.inspection.items():
-        if k in ("path", "format", "inputs", "outputs", "metadata", "size_bytes") or v in (None, {}, []):
+        if k in ("path", "format", "inputs", "outputs", "metadata", "size_bytes", "details") or v in (None, {}, []):
             continue
         console.print(f"  {k} {_fmt(v)}", highlight=False)
 
@@ -85,18 +85,17 @@ def _render_convert(step) -> None:
     console.rule("[bold]3. Convert[/]  ONNX -> TFLite, OpenVINO IR, TorchScript, PT2")
     _status_line(step)
     for v in step.variants:
-        console.print(f"  [green]ok[/]      {v.format:12} {v.name:22} {_size(v.size_bytes):>10}  {v.how}",
-                      highlight=False)
+        console.print(f"  [green]ok[/]  {v.name:20} {_size(v.size_bytes):>8}  {v.how}", highlight=False)
     for fmt, why in step.skipped.items():
-        console.print(f"  [yellow]{fmt:19}[/] {why}", highlight=False)
+        console.print(f"  [yellow]--[/]  {fmt:20} {why}", highlight=False)
 
 
 def _render_quantize(step) -> None:
     console.rule("[bold]4. Quantize[/]  int8 TFLite")
     _status_line(step)
     if step.variant:
-        console.print(f"  [green]ok[/]      {step.variant.name} {_size(step.variant.size_bytes)} from {step.source}",
-                      highlight=False)
+        console.print(f"  [green]ok[/]  {step.variant.name:20} {_size(step.variant.size_bytes):>8}  from {step.source}"
+                      f", {step.report.get('calibration_samples', '?')} calib", highlight=False)
 
 
 def _render_benchmark(step) -> None:
@@ -108,7 +107,7 @@ def _render_benchmark(step) -> None:
         for c in ("MODEL", "FORMAT/BACKEND", "SIZE", "AVG ms", "STD ms", "ACC"):
             t.add_column(c, justify="left" if c in ("MODEL", "FORMAT/BACKEND") else "right", no_wrap=True)
         for r in step.rows:
-            acc = "-" if r.accuracy is None else f"{100 * r.accuracy:.1f}%"
+            acc = "-" if r.accuracy is None else f"{100 * r.accuracy:.2f}%"
             t.add_row(r.model, f"{r.format}/{r.backend}", _size(r.size_bytes),
                       f"{r.avg_ms:.3f}", f"{r.std_ms:.3f}", acc)
         console.print(t)
@@ -128,18 +127,23 @@ _RENDER = {"inspect": _render_inspect, "classify": _render_classify, "convert": 
 
 @app.command()
 def demo(
-    runs: int = typer.Option(50, "--runs", min=1, help="Timed inferences per model and backend."),
-    warmup: int = typer.Option(5, "--warmup", min=0, help="Warm-up inferences (not timed)."),
-    threads: int = typer.Option(1, "--threads", min=1, help="CPU threads per backend (the talk uses 1)."),
+    runs: int = typer.Option(50, "--runs", help="Timed inferences per model and backend."),
+    warmup: int = typer.Option(5, "--warmup", help="Warm-up inferences (not timed)."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads per backend (the talk uses 1)."),
     out: str = typer.Option(None, "--out", help="Keep the converted models in this folder."),
+    accuracy: bool = typer.Option(True, "--accuracy/--no-accuracy", help="Measure top-1 on test.npz per row."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of tables."),
     json_out: str = typer.Option(None, "--json-out", help="Also write the JSON report to this file."),
 ) -> None:
     """Tell the seed talk's story on the embedded doodle model: inspect, classify, convert, benchmark."""
     from edgeport.demo import run_demo
+    from edgeport.errors import UsageError
 
+    if runs < 1 or warmup < 0 or threads < 1:
+        raise UsageError(f"--runs and --threads must be >= 1 and --warmup >= 0 (got {runs}, {threads}, {warmup})",
+                         hint="e.g. edgeport demo --runs 50 --warmup 5 --threads 1")
     if as_json:
-        report = run_demo(runs=runs, warmup=warmup, threads=threads, out_dir=out)
+        report = run_demo(runs=runs, warmup=warmup, threads=threads, out_dir=out, accuracy=accuracy)
     else:
         console.print("[bold]edgeport demo[/]: a doodle classifier (10 classes, 28x28), trained by "
                       "scripts/train_doodle.py, shipped in edgeport/assets/doodle", highlight=False)
@@ -155,7 +159,7 @@ def demo(
                 _RENDER[step.name](step)
                 bar.start()
 
-            report = run_demo(runs=runs, warmup=warmup, threads=threads, out_dir=out, progress=progress,
+            report = run_demo(runs=runs, warmup=warmup, threads=threads, out_dir=out, accuracy=accuracy, progress=progress,
                               on_step=on_step)
         where = f"; models kept in {report.out_dir}" if report.out_dir else ""
         console.print(f"done in {report.seconds:.1f} s{where}", highlight=False)

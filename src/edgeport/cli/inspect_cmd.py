@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from edgeport.cli._common import app, console, print_json
+from edgeport.cli._common import app, console, err_console, print_json
 
 __all__ = ["inspect", "render_report"]
 
@@ -87,7 +87,11 @@ def inspect(
     """Show a model's inputs/outputs, operators, parameters, MACs/FLOPs and metadata."""
     from edgeport.model import open_model
 
-    report = open_model(model).inspect()
+    if json_out:
+        report = open_model(model).inspect()
+    else:
+        with err_console.status(f"reading {model}", spinner="dots"):  # big torch archives take seconds
+            report = open_model(model).inspect()
     if json_out:
         print_json(report.to_dict())
     else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -27,8 +30,11 @@ def quantize_openvino(src, dst_xml, mode: str, feeds: Sequence[dict[str, np.ndar
     except ImportError:
         raise BackendUnavailableError("NNCF is not installed; OpenVINO int8 needs it",
                                       hint="pip install nncf, or use --mode fp16") from None
+    nncf.set_log_level(logging.WARNING)
+    quiet = contextlib.redirect_stdout(sys.stderr)  # NNCF draws progress bars on stdout; keep it for --json
     if mode == "dynamic":
-        q = nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
+        with quiet:
+            q = nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
         ov.save_model(q, str(dst_xml), compress_to_fp16=False)
         return ["int8 weights (nncf.compress_weights INT8_ASYM)"]
     if mode != "int8":
@@ -38,6 +44,7 @@ def quantize_openvino(src, dst_xml, mode: str, feeds: Sequence[dict[str, np.ndar
     kw = {}
     if exclude:
         kw["ignored_scope"] = nncf.IgnoredScope(names=list(exclude))
-    q = nncf.quantize(model, data, subset_size=len(feeds), **kw)
+    with quiet:
+        q = nncf.quantize(model, data, subset_size=len(feeds), **kw)
     ov.save_model(q, str(dst_xml), compress_to_fp16=False)
     return [f"NNCF post-training int8, {len(feeds)} calibration samples"]

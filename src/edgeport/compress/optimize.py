@@ -43,6 +43,7 @@ class Variant:
     drop: float | None = None
     within_budget: bool = False
     pareto: bool = False
+    eligible: bool = True  # False: shown for comparison only (another format than the output's)
     error: str | None = None
 
 
@@ -76,7 +77,7 @@ def optimize(model: str | os.PathLike, output: str | os.PathLike, eval_data, *, 
     if table is None:
         raise UsageError(f"optimize writes .tflite or .onnx, not {Path(output).suffix}", hint="use -o best.tflite")
     if variants:
-        unknown = set(variants) - {n for n, _ in table}
+        unknown = set(variants) - {n for n, _ in table} - {"onnx int8"}
         if unknown:
             raise UsageError(f"unknown variant(s) {sorted(unknown)}", hint=f"choose from {[n for n, _ in table]}")
         table = [(n, o) for n, o in table if n in variants or n == "float"]
@@ -111,6 +112,9 @@ def optimize(model: str | os.PathLike, output: str | os.PathLike, eval_data, *, 
             except EdgeportError as e:
                 v.error = e.one_line()
             rep.variants.append(v)
+        if _modelio.model_format(model) == "onnx" and ofmt == "tflite" and (not variants or "onnx int8" in variants):
+            rep.variants.append(_onnx_int8_row(Path(model), td, eval_data, calib, score, rep.float_metric, budget,
+                                               threads, runs))
         step("done", total, total)
         ok = [v for v in rep.variants if v.error is None]
         key = (lambda v: (v.latency_ms, v.size_bytes)) if objective == "latency" else (lambda v: (v.size_bytes, v.latency_ms))
@@ -119,7 +123,7 @@ def optimize(model: str | os.PathLike, output: str | os.PathLike, eval_data, *, 
         costs = [(v.latency_ms if objective == "latency" else v.size_bytes / 1024) for v in ok]
         for i in pareto_front(list(zip(costs, [v.metric for v in ok]))):
             ok[i].pareto = True
-        good = sorted((v for v in ok if v.within_budget), key=key)
+        good = sorted((v for v in ok if v.within_budget and v.eligible), key=key)
         if good:
             rep.chosen = good[0].name
         if plot is not None and ok:
@@ -140,6 +144,22 @@ def optimize(model: str | os.PathLike, output: str | os.PathLike, eval_data, *, 
         for v in rep.variants:
             v.path = str(output) if v is best else None
     return rep
+
+
+def _onnx_int8_row(model: Path, td: Path, eval_data, calib, score, float_metric, budget, threads, runs) -> Variant:
+    """ONNX int8 through ONNX Runtime, measured beside the TFLite variants (cannot be written to a .tflite)."""
+    v = Variant("onnx int8 (ORT)", eligible=False)
+    try:
+        path = td / "onnx_int8.onnx"
+        quantize(model, path, mode="int8", calib=calib, limit=128)
+        feeds, _ = eval_feeds(model, eval_data)
+        v.size_bytes, v.metric = _modelio.model_size(path), score(predict(path, feeds))
+        v.drop = float_metric - v.metric
+        v.within_budget = v.drop <= budget + 1e-12
+        v.latency_ms = _latency(path, threads, runs)
+    except EdgeportError as e:
+        v.error = e.one_line()
+    return v
 
 
 def _float_source(model: Path, ofmt: str, td: Path) -> Path:

@@ -38,6 +38,9 @@ def plot_pareto(names, costs, scores, path: str | os.PathLike, *, xlabel: str, y
                    linewidths=2, label="chosen", zorder=4)
     if floor is not None:
         ax.axhline(floor, color="tab:red", lw=1, ls=":", label="budget")
+    pos = [c for c in costs if c > 0]
+    if pos and max(pos) / min(pos) > 20:  # one slow variant would squash the others
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

@@ -46,7 +46,7 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
              per_channel: bool = True, method: str = "minmax", percentile: float = 99.99,
              diagnose: bool = False, auto_mixed_precision: bool = False, max_drop: float | str | None = None,
              eval_data=None, keep_float: Sequence[str] = (), int_io: bool = False, limit: int | None = 256,
-             onnx_format: str = "qdq", activation_type: str = "uint8",
+             onnx_format: str = "qdq", activation_type: str = "uint8", mean=None, std=None,
              progress: Progress | None = None) -> QuantizationReport:
     """Quantize ``model`` into ``output`` (format from the extension) and return a report.
 
@@ -59,6 +59,9 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
       disagreement with the float model's top-1 on ``eval_data`` or the calibration data.
     keep_float: layers (output tensor / node names) to leave in float.
     int_io: integer inputs/outputs instead of QUANTIZE/DEQUANTIZE at the edges (TFLite).
+    mean, std: normalization of uint8 image data (default: the model's metadata).
+    onnx_format: qdq | qoperator; activation_type: uint8 (U8S8) | int8 (S8S8) — ONNX only.
+    progress: callback (stage, done, total).
     """
     t0 = time.perf_counter()
     step = progress or (lambda *_: None)
@@ -79,7 +82,8 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
         td = Path(td)
         src, fmt = _bring_to(src, fmt, ofmt, td)
         inputs = _modelio.model_inputs(src, fmt)
-        mean, std = _modelio.model_norm(src)
+        meta_mean, meta_std = _modelio.model_norm(src)
+        mean, std = (mean if mean is not None else meta_mean), (std if std is not None else meta_std)
         feeds = load_calibration(calib, inputs, mean=mean, std=std, limit=limit) if calib is not None else []
         rep = QuantizationReport(source=str(model), output=str(output), format=ofmt, mode=mode, method=method,
                                  per_channel=per_channel, size_before=_modelio.model_size(src),

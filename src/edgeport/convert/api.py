@@ -60,7 +60,11 @@ def onnx_to_tflite(source, input_shapes=None, keep_io_layout: bool = False, meta
         report.passes = log
     graph = run_passes(graph, DEFAULT_PIPELINE, log=log)
     io = None if keep_io_layout else "NHWC"
-    graph = run_passes(graph, ["assign_layout"], {"assign_layout": {"classify": classify, "io_layout": io}}, log=log)
+    # 4-D inputs/outputs that look channels-last already keep their layout (no NHWC of an NHWC tensor)
+    keep = {v.name for v in list(graph.inputs) + list(graph.outputs)
+            if v.shape is not None and len(v.shape) == 4 and guess_layout(tuple(v.shape)) == "NHWC"}
+    graph = run_passes(graph, ["assign_layout"], {"assign_layout": {"classify": classify, "io_layout": io,
+                                                                    "keep_source": keep}}, log=log)
     model = ir_to_tflite(graph, metadata)
     if report is not None:
         from edgeport.convert.tflite.flatbuffer import schema
@@ -161,10 +165,10 @@ def _source_onnx(source, example_inputs, tmpdir, onnx_out: Path | None):
 
 
 def _to_tflite(src, output: Path, rep, input_shapes, keep_io_layout, verify, data, layerwise, tolerance, t0):
-    from edgeport.convert.tflite.flatbuffer import model_to_bytes
+    from edgeport.convert.tflite.flatbuffer import model_to_buffer
 
     model = onnx_to_tflite(src, input_shapes, keep_io_layout, _onnx_metadata(src), rep)
-    blob = model_to_bytes(model)
+    blob = model_to_buffer(model)
     rep.convert_seconds = time.perf_counter() - t0
     with atomic_path(output) as tmp:
         with open(tmp, "wb") as f:

@@ -74,9 +74,13 @@ def _opset(model: onnx.ModelProto) -> int:
 
 def _upgrade(model: onnx.ModelProto) -> onnx.ModelProto:
     opset = _opset(model)
-    if opset < MIN_OPSET:
-        raise UnsupportedOpError(f"ONNX opset {opset} is too old (edgeport reads opset {MIN_OPSET} and up)",
-                                 hint="re-export the model with a newer opset (e.g. torch.onnx.export(opset_version=17))")
+    if opset < MIN_OPSET:  # older still: only when ONNX's version converter can bring it up
+        try:
+            return onnx.version_converter.convert_version(model, _UPGRADE_TO)
+        except Exception:
+            raise UnsupportedOpError(f"ONNX opset {opset} is too old (edgeport reads opset {MIN_OPSET} and up, older "
+                                     "ones when onnx.version_converter can upgrade them)",
+                                     hint="re-export the model with a newer opset (e.g. opset_version=17)") from None
     if opset < _UPGRADE_BELOW:
         try:
             return onnx.version_converter.convert_version(model, _UPGRADE_TO)

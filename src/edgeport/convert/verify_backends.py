@@ -171,7 +171,7 @@ def _tflite_invoke(interp, feeds: dict[str, np.ndarray]) -> None:
     if resized:
         details = interp.get_input_details()
     for d in details:
-        interp.set_tensor(d["index"], np.ascontiguousarray(feeds[d["name"]], dtype=d["dtype"]))
+        interp.set_tensor(d["index"], np.array(feeds[d["name"]], dtype=d["dtype"], order="C"))  # keeps rank 0
     interp.invoke()
 
 
@@ -241,7 +241,7 @@ def _torch_module_runner(module, label: str) -> Runner:
     def run(feeds):
         arrays = list(feeds.values()) if isinstance(feeds, dict) else list(feeds)
         with torch.no_grad():
-            out = module(*[torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
+            out = module(*[torch.from_numpy(np.array(a, order="C")) for a in arrays])
         flat = _flatten(out)
         return {f"output_{i}": t.detach().cpu().numpy() for i, t in enumerate(flat)}
 

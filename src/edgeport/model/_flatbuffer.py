@@ -27,6 +27,9 @@ SCALAR_SIZES = {"u8": 1, "i8": 1, "bool": 1, "u16": 2, "i16": 2, "u32": 4, "i32"
                 "u64": 8, "i64": 8, "f64": 8}
 _FMT = {"u8": "<B", "i8": "<b", "bool": "<B", "u16": "<H", "i16": "<h", "u32": "<I", "i32": "<i",
         "f32": "<f", "u64": "<Q", "i64": "<q", "f64": "<d"}
+_STRUCTS = {k: struct.Struct(v) for k, v in _FMT.items()}
+_U32 = _STRUCTS["u32"]
+_HH = struct.Struct("<HH")
 
 
 class FlatBufferError(ValueError):
@@ -55,15 +58,20 @@ class Verifier:
             raise FlatBufferError(f"{what} at byte {pos} (+{size}) is outside the {self.n}-byte file")
 
     def scalar(self, pos: int, kind: str, what: str = "scalar"):
-        self._need(pos, SCALAR_SIZES[kind], what)
-        return struct.unpack_from(_FMT[kind], self.buf, pos)[0]
+        size = SCALAR_SIZES[kind]
+        if pos < 0 or pos + size > self.n:
+            self._need(pos, size, what)
+        return _STRUCTS[kind].unpack_from(self.buf, pos)[0]
 
     def _uoffset(self, pos: int, what: str) -> int:
-        off = self.scalar(pos, "u32", what)
+        if pos < 0 or pos + 4 > self.n:
+            self._need(pos, 4, what)
+        off = _U32.unpack_from(self.buf, pos)[0]
         if off == 0:
             raise FlatBufferError(f"{what} at byte {pos} has a zero offset")
         target = pos + off
-        self._need(target, 4, what)
+        if target + 4 > self.n:
+            self._need(target, 4, what)
         return target
 
     # -- structures ---------------------------------------------------------------------------
@@ -82,17 +90,20 @@ class Verifier:
                                   "(shared references, a malicious file)")
         soff = self.scalar(tpos, "i32", f"{what} vtable offset")
         vt = tpos - soff
-        self._need(vt, 4, f"{what} vtable")
-        vt_size, t_size = struct.unpack_from("<HH", self.buf, vt)
+        if vt < 0 or vt + 4 > self.n:
+            self._need(vt, 4, f"{what} vtable")
+        vt_size, t_size = _HH.unpack_from(self.buf, vt)
         if vt_size < 4 or vt_size % 2:
             raise FlatBufferError(f"{what} at byte {tpos} has a bad vtable size {vt_size}")
-        self._need(vt, vt_size, f"{what} vtable")
+        if vt + vt_size > self.n:
+            self._need(vt, vt_size, f"{what} vtable")
         if t_size < 4:
             raise FlatBufferError(f"{what} at byte {tpos} has a bad table size {t_size}")
-        self._need(tpos, t_size, what)
+        if tpos + t_size > self.n:
+            self._need(tpos, t_size, what)
+        nf = (vt_size - 4) // 2
         fields = {}
-        for i in range((vt_size - 4) // 2):
-            fo = struct.unpack_from("<H", self.buf, vt + 4 + 2 * i)[0]
+        for i, fo in enumerate(struct.unpack_from(f"<{nf}H", self.buf, vt + 4) if nf else ()):
             if fo == 0:
                 continue
             if fo < 4 or fo >= t_size:
@@ -102,14 +113,16 @@ class Verifier:
 
     def vector(self, pos: int, elem_size: int, what: str) -> tuple[int, int]:
         """Follow the uoffset at ``pos`` to a vector; return (first element position, length)."""
-        vpos = self._uoffset(pos, what)
-        length = self.scalar(vpos, "u32", f"{what} length")
-        self._need(vpos + 4, length * elem_size, f"{what} ({length} elements)")
+        vpos = self._uoffset(pos, what)  # also checks that the 4-byte length is inside
+        length = _U32.unpack_from(self.buf, vpos)[0]
+        if vpos + 4 + length * elem_size > self.n:
+            self._need(vpos + 4, length * elem_size, f"{what} ({length} elements)")
         return vpos + 4, length
 
     def string(self, pos: int, what: str) -> str:
         start, length = self.vector(pos, 1, what)
-        self._need(start, length + 1, f"{what} terminator")
+        if start + length + 1 > self.n:
+            self._need(start, length + 1, f"{what} terminator")
         try:
             return bytes(self.buf[start:start + length]).decode("utf-8")
         except UnicodeDecodeError:
@@ -125,12 +138,15 @@ class Verifier:
         values: dict[int, object] = {}
         for idx, fpos in fields.items():
             kind = spec.get(idx)
-            what = f"{name}.field{idx}"
             if kind is None:
                 continue  # unknown field: position already checked inside the table
             if kind in SCALAR_SIZES:
-                values[idx] = self.scalar(fpos, kind, what)
-            elif kind == "str":
+                if fpos + SCALAR_SIZES[kind] > self.n:
+                    self._need(fpos, SCALAR_SIZES[kind], f"{name}.field{idx}")
+                values[idx] = _STRUCTS[kind].unpack_from(self.buf, fpos)[0]
+                continue
+            what = f"{name}.field{idx}"
+            if kind == "str":
                 values[idx] = self.string(fpos, what)
             elif kind.startswith("table:"):
                 values[idx] = self.table(self._uoffset(fpos, what), kind[6:], depth + 1)
@@ -151,11 +167,10 @@ class Verifier:
             return (start, length)
         start, length = self.vector(fpos, 4, what)
         if elem == "str":
-            return [self.string(start + 4 * i, f"{what}[{i}]") for i in range(length)]
+            return [self.string(start + 4 * i, what) for i in range(length)]
         if elem.startswith("table:"):
             tname = elem[6:]
-            return [self.table(self._uoffset(start + 4 * i, f"{what}[{i}]"), tname, depth + 1)
-                    for i in range(length)]
+            return [self.table(self._uoffset(start + 4 * i, what), tname, depth + 1) for i in range(length)]
         raise FlatBufferError(f"bad schema kind vec:{elem}")  # pragma: no cover
 
     def ints(self, vec: tuple[int, int], kind: str = "i32") -> list[int]:

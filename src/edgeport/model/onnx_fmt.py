@@ -18,6 +18,11 @@ PREFIX = "edgeport."
 _INDEX_TYPES = {6, 7}  # INT32, INT64 initializers are shapes/indices, not parameters
 
 
+def _s(v) -> str:
+    """A protobuf string field; python protobuf hands back bytes when the field is not valid UTF-8."""
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+
+
 def _bad(path: Path, what: str, hint: str = "re-export the model; the file is damaged or is not an ONNX model"):
     return ModelFormatError(f"{path}: {what}", hint=hint)
 
@@ -65,11 +70,11 @@ def _check_external(path: Path, model) -> None:
     for init in model.graph.initializer:
         if init.data_location != onnx.TensorProto.EXTERNAL:
             continue
-        info = {e.key: e.value for e in init.external_data}
+        info = {_s(e.key): _s(e.value) for e in init.external_data}
         loc = info.get("location", "")
         target = (base / loc).resolve()
         if not loc or os.path.isabs(loc) or base not in target.parents:
-            raise _bad(path, f"initializer {init.name!r} has an unsafe external data location {loc!r}",
+            raise _bad(path, f"initializer {_s(init.name)!r} has an unsafe external data location {loc!r}",
                        "external data must be a relative path beside the model")
         if not target.is_file():
             raise _bad(path, f"external data file {loc!r} for initializer {init.name!r} is missing",
@@ -92,13 +97,13 @@ def _dims(t, names: dict[str, str] | None = None) -> tuple:
         if d.HasField("dim_value") and d.dim_value >= 0:
             out.append(int(d.dim_value))
         else:
-            out.append(d.dim_param or f"d{i}")
+            out.append(_s(d.dim_param) or f"d{i}")
     return tuple(out)
 
 
 def _spec(vi) -> TensorSpec:
     shape = _dims(vi)
-    return TensorSpec(vi.name, shape, onnx_dtype(vi.type.tensor_type.elem_type), guess_layout(shape))
+    return TensorSpec(_s(vi.name), shape, onnx_dtype(vi.type.tensor_type.elem_type), guess_layout(shape))
 
 
 def _numel(dims) -> int:
@@ -109,7 +114,7 @@ def _attr(node, name, default=None):
     import onnx
 
     for a in node.attribute:
-        if a.name == name:
+        if _s(a.name) == name:
             return onnx.helper.get_attribute_value(a)
     return default
 
@@ -125,7 +130,7 @@ def _macs(model, init_shapes: dict[str, tuple]) -> int:
     except Exception:
         graph = model.graph
     for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
-        shapes.setdefault(vi.name, _dims(vi))
+        shapes.setdefault(_s(vi.name), _dims(vi))
 
     def static(name):  # dynamic dims count as 1: MACs per batch item
         s = shapes.get(name)
@@ -133,28 +138,30 @@ def _macs(model, init_shapes: dict[str, tuple]) -> int:
 
     total = 0
     for node in model.graph.node:
-        out = static(node.output[0]) if node.output else None
+        out = static(_s(node.output[0])) if node.output else None
         if out is None or len(node.input) < 2:
             continue
-        x, w = static(node.input[0]), static(node.input[1])
-        if node.op_type == "Conv" and w and len(w) >= 3:
+        x, w = static(_s(node.input[0])), static(_s(node.input[1]))
+        op = _s(node.op_type)
+        if op == "Conv" and w and len(w) >= 3:
             total += _numel(out) * _numel(w[1:])  # w: [O, I/groups, k...]
-        elif node.op_type == "ConvTranspose" and w and x and len(w) >= 3:
+        elif op == "ConvTranspose" and w and x and len(w) >= 3:
             total += _numel(x) * _numel(w[1:])  # w: [I, O/groups, k...]
-        elif node.op_type == "Gemm" and x and len(x) == 2:
+        elif op == "Gemm" and x and len(x) == 2:
             total += _numel(out) * (x[0] if _attr(node, "transA", 0) else x[1])
-        elif node.op_type in ("MatMul", "MatMulInteger", "QLinearMatMul") and x:
+        elif op in ("MatMul", "MatMulInteger", "QLinearMatMul") and x:
             total += _numel(out) * x[-1]
     return total
 
 
 def _meta(path: Path, model) -> ModelMetadata:
-    flat = {p.key[len(PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(PREFIX)}
+    props = [(_s(p.key), _s(p.value)) for p in model.metadata_props]
+    flat = {k[len(PREFIX):]: v for k, v in props if k.startswith(PREFIX)}
     meta = meta_from_flat(flat, str(path))
     if not meta.version and model.model_version:
         meta.version = str(model.model_version)
     if not meta.description and model.doc_string:
-        meta.description = model.doc_string.strip()[:500] or None
+        meta.description = _s(model.doc_string).strip()[:500] or None
     return meta
 
 
@@ -167,17 +174,18 @@ class OnnxHandler:
 
     def load(self, path: Path) -> Loaded:
         model = load_proto(path)
-        init_names = {i.name for i in model.graph.initializer}
-        ins = [_spec(vi) for vi in model.graph.input if vi.name not in init_names]
+        init_names = {_s(i.name) for i in model.graph.initializer}
+        ins = [_spec(vi) for vi in model.graph.input if _s(vi.name) not in init_names]
         outs = [_spec(vi) for vi in model.graph.output]
 
         def inspect() -> Inspection:
-            hist = Counter((n.domain + "." if n.domain not in ("", "ai.onnx") else "") + n.op_type
+            hist = Counter((_s(n.domain) + "." if _s(n.domain) not in ("", "ai.onnx") else "") + _s(n.op_type)
                            for n in model.graph.node)
-            init_shapes = {i.name: tuple(int(d) for d in i.dims) for i in model.graph.initializer}
+            init_shapes = {_s(i.name): tuple(int(d) for d in i.dims) for i in model.graph.initializer}
             params = sum(_numel(i.dims) for i in model.graph.initializer if i.data_type not in _INDEX_TYPES)
-            details = {"ir_version": model.ir_version, "producer": f"{model.producer_name} {model.producer_version}".strip(),
-                       "opsets": {(o.domain or "ai.onnx"): o.version for o in model.opset_import},
+            details = {"ir_version": model.ir_version,
+                       "producer": f"{_s(model.producer_name)} {_s(model.producer_version)}".strip(),
+                       "opsets": {(_s(o.domain) or "ai.onnx"): o.version for o in model.opset_import},
                        "external_data": any(i.data_location == 1 for i in model.graph.initializer)}
             return Inspection(dict(hist), params, _macs(model, init_shapes), details)
 
@@ -196,7 +204,7 @@ class OnnxHandler:
                 out.resolve().parent != path.resolve().parent:
             raise UsageError(f"{path}: a model with external data must keep its metadata copy in the same folder",
                              hint=f"write into {path.parent}")
-        keep = [p for p in model.metadata_props if not p.key.startswith(PREFIX)]
+        keep = [p for p in model.metadata_props if not _s(p.key).startswith(PREFIX)]
         del model.metadata_props[:]
         model.metadata_props.extend(keep)
         for k, v in meta_to_flat(meta).items():

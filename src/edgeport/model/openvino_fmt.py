@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -23,6 +24,7 @@ OV_DTYPES = {"f32": ("float32", 4), "f16": ("float16", 2), "bf16": ("bfloat16", 
              "nf4": ("uint8", 0.5), "f8e4m3": ("uint8", 1), "f8e5m2": ("uint8", 1), "string": ("object", 0)}
 _INDEX_TYPES = {"i64", "i32", "u64", "u32"}
 _MAX_XML = 512 * 1024 * 1024
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _bad(path: Path, what: str, hint: str = "re-export the model with openvino.save_model; the file is damaged"):
@@ -173,7 +175,8 @@ def _specs(layers, edges, kind: str) -> list[TensorSpec]:
             src = next((e for e in edges if e[2] == lid), None)
             name = layer.get("output_names") or layer.get("name")
             if src is not None:
-                sport = next((p for p in (layers[src[0]].find("output") or []) if p.get("id") == src[1]), None)
+                outs = layers[src[0]].find("output")
+                sport = next((p for p in (outs if outs is not None else []) if p.get("id") == src[1]), None)
                 name = (sport.get("names") if sport is not None else None) or name
         shape = _dims(port) if port is not None else ()
         data = layer.find("data")
@@ -230,6 +233,9 @@ class OpenVinoHandler:
             if not tag.replace("_", "a").isalnum():
                 raise ModelFormatError(f"metadata key {k!r} is not a valid XML tag name",
                                        hint="use letters, digits and underscores in extra keys")
+            if _XML_BAD.search(v):
+                raise ModelFormatError(f"metadata {k!r} holds control characters that XML (OpenVINO IR) cannot store",
+                                       hint="remove control characters from the metadata text")
             ET.SubElement(rt, tag, {"value": v})
         data = b'<?xml version="1.0"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
         if out.resolve() != path.resolve():

@@ -63,6 +63,10 @@ def sniff_format(path: str | os.PathLike) -> str:
         return "openvino"
     if head[0] in _ONNX_FIRST and ext in (None, "onnx"):
         return "onnx"
+    if head[:1] == b"\x80" and ext in ("torchscript", "pt2"):
+        raise ModelFormatError(f"{p}: a pickle file (legacy torch.save), not a runnable model",
+                               hint="export it with torch.jit.save(torch.jit.trace(model, x), ...) "
+                                    "or torch.export.save(torch.export.export(model, (x,)), ...)")
     if ext is not None:
         what = {"onnx": "an ONNX protobuf", "tflite": "a TFLite FlatBuffer (no 'TFL3' identifier)",
                 "openvino": "an OpenVINO IR XML", "torchscript": "a TorchScript zip archive",

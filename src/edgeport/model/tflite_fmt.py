@@ -9,6 +9,7 @@ file that passes can be given to the native LiteRT loader.
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,10 +114,23 @@ def _fail(path: Path, what: str) -> ModelFormatError:
                             hint="re-export the model; the file is damaged or was not written completely")
 
 
+def _map(path: Path):
+    """The file's bytes, memory-mapped (no copy of the weights); bytes for empty files."""
+    import mmap
+
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return b""
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as e:
+        raise ModelFormatError(f"{path}: cannot read ({e.strerror})", hint="check the path and permissions") from None
+
+
 def parse_tflite(path: Path, buf: bytes | None = None) -> tuple[TFLiteModel, Verifier]:
     """Verify and parse a .tflite file; raise ModelFormatError naming the first problem."""
     if buf is None:
-        buf = path.read_bytes()
+        buf = _map(path)
     v = Verifier(buf, _SCHEMA, _RESOLVERS)
     try:
         return _parse(v, len(buf)), v
@@ -314,17 +328,21 @@ class TFLiteHandler:
         entry = next((e for e in mt.metadata if _text(e.name) == METADATA_NAME), None)
         buf = s.BufferT()
         buf.data = np.frombuffer(payload, dtype=np.uint8)
-        if entry is not None and 0 < entry.buffer < len(mt.buffers):
+        used = {t["buffer"] for g in parsed.subgraphs for t in g["tensors"]}
+        if entry is not None and 0 < entry.buffer < len(mt.buffers) and entry.buffer not in used:
             mt.buffers[entry.buffer] = buf
         else:
             mt.buffers.append(buf)
-            entry = s.MetadataT()
-            entry.name = METADATA_NAME
+            if entry is None:
+                entry = s.MetadataT()
+                entry.name = METADATA_NAME
+                mt.metadata.append(entry)
             entry.buffer = len(mt.buffers) - 1
-            mt.metadata.append(entry)
         b = flatbuffers.Builder(1024 + len(payload))
         b.Finish(mt.Pack(b), file_identifier=b"TFL3")
-        atomic_write_bytes(out, bytes(b.Output()))
+        data = bytes(b.Output())
+        parse_tflite(out, data)  # never write a file edgeport itself would reject
+        atomic_write_bytes(out, data)
 
 
 def _text(v) -> str:

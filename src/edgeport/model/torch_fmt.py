@@ -85,7 +85,10 @@ def _torch_load(path: Path, kind: str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated but still in use
             if kind == "torchscript":
-                return torch.jit.load(str(path), map_location="cpu", _restore_shapes=True)
+                # on the meta device: no weight memory; shapes and FLOPs come from a meta forward
+                with zipfile.ZipFile(path) as z:  # traced archives record their input shapes
+                    traced = any(n.endswith("/traced_inputs.pkl") for n in z.namelist())
+                return torch.jit.load(str(path), map_location="meta", _restore_shapes=traced)
             return torch.export.load(str(path))
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -97,10 +100,8 @@ def _torch_load(path: Path, kind: str):
 
 
 def _sym(d, i: int):
-    try:
-        return int(d)
-    except (TypeError, ValueError):
-        return str(d) if i else "batch"
+    """A plain int stays; a symbolic dim (torch.SymInt) becomes its name (int() would give its hint)."""
+    return d if isinstance(d, int) else str(d)
 
 
 def _dtype(t) -> str:
@@ -117,8 +118,33 @@ def _ts_specs(mod) -> tuple[list[TensorSpec], list[TensorSpec]]:
         dtype = {"Float": "float32", "Half": "float16", "Double": "float64", "Long": "int64", "Int": "int32",
                  "Byte": "uint8", "Char": "int8", "Bool": "bool"}.get(st or "Float", "float32")
         ins.append(TensorSpec(i.debugName().split(".")[0], shape, dtype, guess_layout(shape)))
-    outs = [TensorSpec(f"output_{k}", (), "float32") for k, _ in enumerate(mod.graph.outputs())]
-    return ins, outs
+    outs, macs = _ts_meta_forward(mod, ins)
+    return ins, outs, macs
+
+
+def _ts_meta_forward(mod, ins: list[TensorSpec]) -> tuple[list[TensorSpec], int | None]:
+    """Run forward on meta tensors (no data, no compute) for the output shapes and the MACs."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    unknown = [TensorSpec(f"output_{k}", (), "float32") for k, _ in enumerate(mod.graph.outputs())]
+    if not ins or not all(t.shape and t.is_static for t in ins):  # () here means "not recorded"
+        return unknown, None
+    try:
+        feeds = [torch.empty(t.shape, dtype=getattr(torch, t.dtype), device="meta") for t in ins]
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            out = mod(*feeds)
+        flat = list(out) if isinstance(out, (tuple, list)) else [out]
+        if not all(isinstance(o, torch.Tensor) for o in flat):
+            return unknown, counter.get_total_flops() // 2
+        outs = []
+        for k, o in enumerate(flat):
+            shape = tuple(int(d) for d in o.shape)
+            outs.append(TensorSpec(f"output_{k}", shape, _dtype(o.dtype), guess_layout(shape)))
+        return outs, counter.get_total_flops() // 2
+    except Exception:  # data-dependent code cannot run on meta tensors: shapes stay unknown
+        return unknown, None
 
 
 def _ep_specs(ep):
@@ -145,10 +171,7 @@ def _ep_macs(ep) -> int:
             return None
         out = []
         for d in s:  # symbolic dims count as 1
-            try:
-                out.append(int(d))
-            except (TypeError, ValueError, RuntimeError):
-                out.append(1)
+            out.append(d if isinstance(d, int) else 1)
         return tuple(out)
 
     total = 0
@@ -185,7 +208,7 @@ class _TorchHandler:
         meta = self.read_metadata(path)
         obj = _torch_load(path, self.kind)
         try:
-            ins, outs = _ts_specs(obj) if self.kind == "torchscript" else _ep_specs(obj)
+            ins, outs, ts_macs = _ts_specs(obj) if self.kind == "torchscript" else (*_ep_specs(obj), None)
         except Exception as e:
             raise _bad(path, f"cannot read the signature ({type(e).__name__}: {e})") from None
 
@@ -194,7 +217,9 @@ class _TorchHandler:
                 hist = Counter(n.kind() for n in obj.inlined_graph.nodes()
                                if not n.kind().startswith("prim::"))
                 params = sum(p.numel() for p in obj.parameters())
-                return Inspection(dict(hist), params, None, {"macs_note": "TorchScript carries no shapes per op"})
+                note = {} if ts_macs is not None else {"macs_note": "unknown: no recorded input shapes, or "
+                                                                       "forward is data-dependent"}
+                return Inspection(dict(hist), params, ts_macs, note)
             hist = Counter(".".join(str(n.target).split(".")[:2]) for n in obj.graph.nodes if n.op == "call_function")
             params = sum(p.numel() for p in obj.parameters())
             return Inspection(dict(hist), params, _ep_macs(obj), {})

@@ -16,8 +16,8 @@ from ai_edge_litert import schema_py_generated as schema
 from edgeport._fileio import atomic_path
 from edgeport.errors import ConversionError, ModelFormatError
 
-__all__ = ["schema", "read_model", "write_model", "model_to_bytes", "opcode_index", "add_buffer", "add_tensor",
-           "add_operator", "tensor_type", "numpy_dtype", "FLATBUFFER_LIMIT", "AlignedBufferT"]
+__all__ = ["schema", "read_model", "write_model", "model_to_bytes", "model_to_buffer", "opcode_index", "add_buffer",
+           "add_tensor", "add_operator", "tensor_type", "numpy_dtype", "FLATBUFFER_LIMIT", "AlignedBufferT"]
 
 FLATBUFFER_LIMIT = 2**31 - 1
 _ALIGN = 16
@@ -78,8 +78,13 @@ def read_model(path: str | os.PathLike) -> "schema.ModelT":
         raise ModelFormatError(f"cannot parse TFLite model {path}: {e}", hint="the file is corrupted") from None
 
 
-def model_to_bytes(model: "schema.ModelT") -> memoryview:
-    """Serialize a ModelT (buffers aligned) with file identifier TFL3 (a bytes-like view, not copied)."""
+def model_to_bytes(model: "schema.ModelT") -> bytes:
+    """Serialize a ModelT (buffers aligned) with file identifier TFL3."""
+    return bytes(model_to_buffer(model))
+
+
+def model_to_buffer(model: "schema.ModelT") -> memoryview:
+    """Like :func:`model_to_bytes` but a view on the builder's bytes (no copy of a large model)."""
     total = sum(0 if b.data is None else len(b.data) for b in model.buffers or [])
     if total > FLATBUFFER_LIMIT - (64 << 20):
         raise ConversionError(f"the model's weights take {total / 2**30:.2f} GiB, over the 2 GiB TFLite FlatBuffer "
@@ -98,7 +103,7 @@ def _aligned(b: "schema.BufferT") -> AlignedBufferT:
 
 def write_model(model: "schema.ModelT", path: str | os.PathLike) -> None:
     """Write a ModelT to ``path`` atomically."""
-    data = model_to_bytes(model)
+    data = model_to_buffer(model)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)

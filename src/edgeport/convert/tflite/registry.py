@@ -76,6 +76,29 @@ def classify(node: Node) -> str:
     return e.layout(node) if callable(e.layout) else e.layout
 
 
+# TFLite runs int8/uint8/int16 arithmetic only with quantization parameters (else it aborts or
+# silently computes something else): only data movement may touch such tensors unquantized.
+_MOVEMENT = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Gather",
+             "Identity", "Dropout", "Cast", "CastLike", "Tile", "Expand", "LayoutTranspose", "ChannelShuffle",
+             "DepthToSpace", "SpaceToDepth", "Shape", "Size", "Pad", "Where", "Max", "Min"}
+_UNQUANTIZED = {"int8", "uint8", "int16", "uint16"}
+_NO_BOOL = {"ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean", "ReduceProd", "ArgMax", "ArgMin", "Add", "Sub",
+            "Mul", "Div", "Sum", "Softmax"}
+
+
+def _dtype_reason(node: Node) -> str | None:
+    if node.op_type in _MOVEMENT:
+        return None
+    for v in list(node.inputs) + list(node.outputs):
+        if v is None or v.dtype is None:
+            continue
+        if v.dtype.name in _UNQUANTIZED and not (v.is_const and node.op_type in ("Clip",)):
+            return f"dtype:{v.dtype.name}_unquantized"
+        if v.dtype.name == "bool" and node.op_type in _NO_BOOL:
+            return "dtype:bool"
+    return None
+
+
 def check_node(node: Node) -> str | None:
     """None when ``node`` can be lowered, else a reason code (``unknown_op``, ``attr:...``, ``dtype:...``)."""
     e = lookup(node)
@@ -83,6 +106,9 @@ def check_node(node: Node) -> str | None:
         return "unknown_op" if node.domain in ("", "ai.onnx") else f"domain:{node.domain}"
     if node.attrs.get("_has_subgraph"):
         return "control_flow"
+    reason = _dtype_reason(node)
+    if reason:
+        return reason
     if e.check is not None:
         try:
             return e.check(node)

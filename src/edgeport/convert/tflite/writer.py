@@ -59,6 +59,7 @@ def ir_to_tflite(graph: Graph, metadata: dict | None = None, description: str = 
     model.subgraphs = [sg]
     ctx = LoweringContext(graph, model, sg)
     in_idx = [ctx.tensor(v) for v in graph.inputs]
+    _constant_outputs(ctx, graph)
     for node in graph.nodes:
         ctx.node = node
         try:
@@ -89,6 +90,19 @@ def ir_to_tflite(graph: Graph, metadata: dict | None = None, description: str = 
         m.buffer = add_buffer(model, json.dumps(metadata).encode())
         model.metadata.append(m)
     return model
+
+
+def _constant_outputs(ctx: LoweringContext, graph: Graph) -> None:
+    """Graph outputs that folding made constant: a constant tensor copied by RESHAPE into the named output."""
+    for v in graph.outputs:
+        if v.is_const and v.name not in ctx.tensors:
+            src = ctx.const(v.const, f"{v.name}_const")
+            shape = [int(d) for d in v.const.shape]
+            from edgeport.convert.tflite.flatbuffer import add_tensor
+
+            out = add_tensor(ctx.model, ctx.subgraph, v.name, shape, v.const.dtype)
+            ctx.tensors[v.name] = out
+            ctx.op("RESHAPE", [src, ctx.i32(shape)], [out])
 
 
 def _tmap(name: str, idx: int) -> "schema.TensorMapT":

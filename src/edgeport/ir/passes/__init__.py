@@ -14,6 +14,7 @@ DEFAULT_PIPELINE = [
     "remove_identity",
     "fold_constants",
     "infer_shapes",
+    "lift_1d",
     "fold_batchnorm",
     "fold_constants",
     "fuse_activations",

@@ -153,9 +153,15 @@ def _kinds(graph: Graph, classify: Callable[[Node], str]) -> dict[int, str]:
 
 
 @register_pass("assign_layout")
-def assign_layout(graph: Graph, classify: Callable[[Node], str], io_layout: str | None = "NHWC") -> PassResult:
-    """Give each rank-4 value a layout and insert the LayoutTransposes that the choice needs."""
-    io = 1 if io_layout == "NHWC" else 0
+def assign_layout(graph: Graph, classify: Callable[[Node], str], io_layout: str | None = "NHWC",
+                  keep_source: frozenset[str] | set[str] = frozenset()) -> PassResult:
+    """Give each rank-4 value a layout and insert the LayoutTransposes that the choice needs.
+
+    ``keep_source`` names graph inputs/outputs that keep their source layout whatever ``io_layout``
+    says (e.g. an input that is channels-last already).
+    """
+    io_default = 1 if io_layout == "NHWC" else 0
+    io_of = lambda v: 0 if v.name in keep_source else io_default  # noqa: E731
     kinds = _kinds(graph, classify)
     idx: dict[int, int] = {}
     vals: list[Value] = []
@@ -190,10 +196,10 @@ def assign_layout(graph: Graph, classify: Callable[[Node], str], io_layout: str 
 
     for v in graph.inputs:
         if _is_var(v):
-            want(v, io, _INF)
+            want(v, io_of(v), _INF)
     for v in graph.outputs:
         if _is_var(v):
-            want(v, io, 1)
+            want(v, io_of(v), 1)
     for n in graph.nodes:
         k = kinds[id(n)]
         outs = [o for o in n.outputs if _is_var(o)]
@@ -258,8 +264,8 @@ def assign_layout(graph: Graph, classify: Callable[[Node], str], io_layout: str 
         if k == "any_in" and n.inputs[0].layout == "NHWC" and n.op_type in ("Flatten", "Reshape"):
             _permute_fc_weights(n)
             permuted += 1
-    want_io = "NHWC" if io else None
     for j, v in enumerate(list(graph.outputs)):
+        want_io = "NHWC" if io_of(v) else None
         if _is_var(v) and v.layout != want_io:
             t = converted(v, want_io)
             name = v.name

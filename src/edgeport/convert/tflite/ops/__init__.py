@@ -1,5 +1,5 @@
 """Op lowerings, one module per op family; importing this package registers them all."""
 
-from edgeport.convert.tflite.ops import conv, elementwise, matmul, norm, pool, reduce, resize, tensor  # noqa: F401
+from edgeport.convert.tflite.ops import conv, elementwise, matmul, misc, norm, pool, reduce, resize, tensor  # noqa: F401,E501
 
-__all__ = ["conv", "elementwise", "matmul", "norm", "pool", "reduce", "resize", "tensor"]
+__all__ = ["conv", "elementwise", "matmul", "misc", "norm", "pool", "reduce", "resize", "tensor"]

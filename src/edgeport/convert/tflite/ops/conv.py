@@ -71,7 +71,7 @@ def _check_conv(node):
        check=_check_conv)
 def conv(ctx, node):
     # Conv(X[N,C,H,W], W[O,C/g,kh,kw], B[O]?) group, strides, pads, dilations, auto_pad
-    x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32), node.input(2)
+    x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32, copy=False), node.input(2)
     out = node.outputs[0]
     o, cpg, kh, kw = w.shape
     g = node.attrs.get("group", 1)
@@ -128,7 +128,7 @@ def _check_convt(node):
 @lower("ConvTranspose", layout="nhwc", emits=("TRANSPOSE_CONV", "SLICE"), check=_check_convt)
 def conv_transpose(ctx, node):
     # ConvTranspose(X[N,C,H,W], W[C,O,kh,kw], B[O]?) strides, pads, output_padding, output_shape
-    x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32), node.input(2)
+    x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32, copy=False), node.input(2)
     out = node.outputs[0]
     cin, o, kh, kw = w.shape
     s = list(node.attrs.get("strides", [1, 1]))

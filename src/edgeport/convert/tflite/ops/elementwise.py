@@ -16,7 +16,7 @@ __all__ = ["UNARY", "BINARY", "COMPARE"]
 UNARY = {
     "Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "Exp": "EXP", "Log": "LOG", "Neg": "NEG",
     "Abs": "ABS", "Sqrt": "SQRT", "Sin": "SIN", "Cos": "COS", "Floor": "FLOOR", "Ceil": "CEIL",
-    "Round": "ROUND", "Sign": "SIGN", "Not": "LOGICAL_NOT", "HardSwish": "HARD_SWISH", "Elu": "ELU",
+    "Round": "ROUND", "Sign": "SIGN", "Not": "LOGICAL_NOT", "HardSwish": "HARD_SWISH",
 }
 # ONNX op -> (TFLite builtin, options class or None): fused activation capable when options given
 BINARY = {
@@ -34,8 +34,6 @@ def _float_only(node):
 
 
 def _check_unary(node):
-    if node.op_type == "Elu" and node.attrs.get("alpha", 1.0) != 1.0:
-        return "attr:alpha"
     return None
 
 
@@ -72,8 +70,11 @@ def mean(ctx, node):
     ins = [v for v in node.inputs if v is not None]
     out = node.outputs[0]
     out_idx = ctx.tensor(out)
-    acc = ctx.temp(ctx.shape(out_idx), out.dtype, f"{node.name}_sum")
-    _chain(ctx, node, "ADD", "AddOptions", ins, acc)
+    if len(ins) == 1:
+        acc = ctx.operand(ins[0], out)
+    else:
+        acc = ctx.temp(ctx.shape(out_idx), out.dtype, f"{node.name}_sum")
+        _chain(ctx, node, "ADD", "AddOptions", ins, acc)
     ctx.op("MUL", [acc, ctx.const(np.array(1.0 / len(ins), np.float32))], [out_idx], ctx.opts("MulOptions"))
 
 
@@ -135,10 +136,17 @@ def leaky_relu(ctx, node):
            ctx.opts("LeakyReluOptions", alpha=float(node.attrs.get("alpha", 0.01))))
 
 
-@lower("PRelu", layout="any", emits=("PRELU",))
+@lower("PRelu", layout="any", emits=("PRELU",),
+       check=lambda n: None if n.inputs[1].is_const else "nonconst_slope")
 def prelu(ctx, node):
+    # the slope is given the output's full rank (XNNPack wants it), then the output's layout
     out = node.outputs[0]
-    ctx.op("PRELU", [ctx.tensor(node.inputs[0]), ctx.operand(node.inputs[1], out)], [ctx.tensor(out)])
+    slope = node.inputs[1].const
+    slope = slope.reshape((1,) * (out.rank - slope.ndim) + slope.shape)
+    if out.layout == "NHWC":
+        slope = slope.transpose(0, 2, 3, 1)
+    ctx.op("PRELU", [ctx.tensor(node.inputs[0]), ctx.const(np.ascontiguousarray(slope, node.inputs[0].dtype))],
+           [ctx.tensor(out)])
 
 
 @lower("HardSigmoid", layout="any", emits=("MUL", "ADD", "RELU_0_TO_1"), check=_float_only)
@@ -154,14 +162,37 @@ def hard_sigmoid(ctx, node):
     ctx.op("RELU_0_TO_1", [b], [y])
 
 
-@lower("Softplus", layout="any", emits=("EXP", "ADD", "LOG"), check=_float_only)
+@lower("Softplus", layout="any", emits=("ABS", "NEG", "EXP", "ADD", "LOG", "RELU"), check=_float_only)
 def softplus(ctx, node):
+    # stable: log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|))
     y = ctx.tensor(node.outputs[0])
-    e = ctx.temp(ctx.shape(y), np.float32, f"{node.name}_exp")
-    p = ctx.temp(ctx.shape(y), np.float32, f"{node.name}_1p")
-    ctx.op("EXP", [ctx.tensor(node.inputs[0])], [e])
-    ctx.op("ADD", [e, ctx.const(np.float32(1.0))], [p], ctx.opts("AddOptions"))
-    ctx.op("LOG", [p], [y])
+    xi = ctx.tensor(node.inputs[0])
+    shape = ctx.shape(y)
+    t = [ctx.temp(shape, np.float32, f"{node.name}_t{i}") for i in range(6)]
+    ctx.op("ABS", [xi], [t[0]])
+    ctx.op("NEG", [t[0]], [t[1]])
+    ctx.op("EXP", [t[1]], [t[2]])
+    ctx.op("ADD", [t[2], ctx.const(np.float32(1.0))], [t[3]], ctx.opts("AddOptions"))
+    ctx.op("LOG", [t[3]], [t[4]])
+    ctx.op("RELU", [xi], [t[5]])
+    ctx.op("ADD", [t[5], t[4]], [y], ctx.opts("AddOptions"))
+
+
+@lower("Elu", layout="any", emits=("ELU", "MAXIMUM", "MINIMUM", "MUL", "ADD"), check=_float_only)
+def elu(ctx, node):
+    # ELU(x) is alpha=1; other alphas scale its negative part: max(e, 0) + alpha * min(e, 0)
+    y = ctx.tensor(node.outputs[0])
+    alpha = float(node.attrs.get("alpha", 1.0))
+    if alpha == 1.0:
+        ctx.op("ELU", [ctx.tensor(node.inputs[0])], [y])
+        return
+    shape = ctx.shape(y)
+    e, pos, neg, sneg = (ctx.temp(shape, np.float32, f"{node.name}_{k}") for k in ("elu", "pos", "neg", "sneg"))
+    ctx.op("ELU", [ctx.tensor(node.inputs[0])], [e])
+    ctx.op("MAXIMUM", [e, ctx.const(np.float32(0))], [pos])
+    ctx.op("MINIMUM", [e, ctx.const(np.float32(0))], [neg])
+    ctx.op("MUL", [neg, ctx.const(np.float32(alpha))], [sneg], ctx.opts("MulOptions"))
+    ctx.op("ADD", [pos, sneg], [y], ctx.opts("AddOptions"))
 
 
 @lower("Reciprocal", layout="any", emits=("DIV",), check=_float_only)
@@ -170,12 +201,14 @@ def reciprocal(ctx, node):
            ctx.opts("DivOptions"))
 
 
-@lower("Cast", layout="any", emits=("CAST",))
+@lower("Cast", "CastLike", layout="any", emits=("CAST",))
 def cast(ctx, node):
     ctx.op("CAST", [ctx.tensor(node.inputs[0])], [ctx.tensor(node.outputs[0])])
 
 
-@lower("Identity", layout="any", emits=("RESHAPE",))
+@lower("Identity", "Dropout", layout="any", emits=("RESHAPE",),
+       check=lambda n: "output:dropout_mask" if len(n.outputs) > 1 and (n.outputs[1].users or n.outputs[1] in
+                                                                         n.graph.outputs) else None)
 def identity(ctx, node):
     y = ctx.tensor(node.outputs[0])
     ctx.op("RESHAPE", [ctx.tensor(node.inputs[0]), ctx.i32(ctx.shape(y))], [y])

@@ -28,7 +28,8 @@ def layer_norm(ctx, node):
     red = [1 if i >= axis else d for i, d in enumerate(shp)]
     name = node.name
     xi = ctx.tensor(x)
-    mean = ctx.temp(red, np.float32, f"{name}_mean")
+    used = lambda i: len(node.outputs) > i and (node.outputs[i].users or node.outputs[i] in node.graph.outputs)  # noqa
+    mean = ctx.tensor(node.outputs[1]) if used(1) else ctx.temp(red, np.float32, f"{name}_mean")
     ctx.op("MEAN", [xi, ctx.i32(axes)], [mean], ctx.opts("ReducerOptions", keepDims=True))
     d = ctx.temp(shp, np.float32, f"{name}_centered")
     ctx.op("SUB", [xi, mean], [d], ctx.opts("SubOptions"))
@@ -38,7 +39,7 @@ def layer_norm(ctx, node):
     ctx.op("MEAN", [sq, ctx.i32(axes)], [var], ctx.opts("ReducerOptions", keepDims=True))
     ve = ctx.temp(red, np.float32, f"{name}_var_eps")
     ctx.op("ADD", [var, ctx.const(np.float32(node.attrs.get("epsilon", 1e-5)))], [ve], ctx.opts("AddOptions"))
-    r = ctx.temp(red, np.float32, f"{name}_rstd")
+    r = ctx.tensor(node.outputs[2]) if used(2) else ctx.temp(red, np.float32, f"{name}_rstd")
     ctx.op("RSQRT", [ve], [r])
     norm = ctx.temp(shp, np.float32, f"{name}_norm")
     ctx.op("MUL", [d, r], [norm], ctx.opts("MulOptions"))
@@ -58,11 +59,17 @@ def gelu(ctx, node):
            ctx.opts("GeluOptions", approximate=node.attrs.get("approximate", "none") == "tanh"))
 
 
-@lower("Pow", layout="any", emits=("MUL", "SQRT", "POW"))
+@lower("Pow", layout="any", emits=("MUL", "SQRT", "POW"),
+       check=lambda n: "dtype:int64" if n.inputs[0].dtype == np.int64 else None)
 def power(ctx, node):
-    # Pow(X, Y): square -> MUL(x, x), 0.5 -> SQRT, else POW
+    # Pow(X, Y): square -> MUL(x, x), 0.5 -> SQRT, else POW (Y cast to X's type: TFLite wants one type)
     x, e, y = node.inputs[0], node.inputs[1], node.outputs[0]
     xi, yi = ctx.tensor(x), ctx.tensor(y)
+    if not e.is_const and e.dtype != x.dtype:
+        ei = ctx.temp(ctx.shape(ctx.tensor(e)), x.dtype, f"{node.name}_exp_cast")
+        ctx.op("CAST", [ctx.tensor(e)], [ei])
+        ctx.op("POW", [xi, ei], [yi])
+        return
     if e.is_const and e.const.size == 1:
         p = float(e.const.reshape(-1)[0])
         if p == 2.0:
@@ -81,8 +88,6 @@ def _check_topk(node):
     x = node.inputs[0]
     if node.attrs.get("axis", -1) % x.rank != x.rank - 1:
         return "attr:axis_not_last"
-    if not node.attrs.get("largest", 1):
-        return "attr:largest=0"
     if not node.inputs[1].is_const:
         return "nonconst_k"
     return None
@@ -95,6 +100,16 @@ def topk(ctx, node):
     vi = ctx.tensor(vals)
     ii = ctx.tensor(idx)
     i32 = ctx.temp(ctx.shape(ii), np.int32, f"{node.name}_idx32") if idx.dtype != np.int32 else ii
-    ctx.op("TOPK_V2", [ctx.tensor(x), ctx.i32(k.const.reshape(-1)[:1].reshape(()))], [vi, i32])
+    xi = ctx.tensor(x)
+    smallest = not node.attrs.get("largest", 1)
+    if smallest:  # the k smallest of x are the k largest of -x
+        neg = ctx.temp(ctx.shape(xi), x.dtype, f"{node.name}_neg")
+        ctx.op("NEG", [xi], [neg])
+        xi, top = neg, ctx.temp(ctx.shape(vi), x.dtype, f"{node.name}_negtop")
+    else:
+        top = vi
+    ctx.op("TOPK_V2", [xi, ctx.i32(k.const.reshape(-1)[:1].reshape(()))], [top, i32])
+    if smallest:
+        ctx.op("NEG", [top], [vi])
     if i32 != ii:
         ctx.op("CAST", [i32], [ii])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgeport.convert.tflite.ops.conv import VALID, _pads, pad_input, spatial_padding
+from edgeport.convert.tflite.ops.conv import SAME, VALID, _pads, pad_input, spatial_padding
 from edgeport.convert.tflite.registry import lower
 
 __all__ = ["max_pool", "average_pool", "global_pool", "lrn"]
@@ -53,6 +53,8 @@ def _window_counts(hw, k, s, pads, out_hw):
 def _pool(ctx, node, builtin, pad_value):
     k, s, hw, pads = _geometry(node)
     padding, explicit = spatial_padding(hw, k, s, [1, 1], pads)
+    if builtin == "AVERAGE_POOL_2D" and node.attrs.get("count_include_pad", 0) and padding == SAME and any(pads):
+        explicit = pads  # TFLite's SAME average leaves the padding out of the count
     xi = ctx.tensor(node.inputs[0])
     yi = ctx.tensor(node.outputs[0])
     rescale = None

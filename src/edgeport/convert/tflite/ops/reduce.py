@@ -39,7 +39,14 @@ def _check_reduce(node):
     return None
 
 
-@lower(*REDUCE, layout=_reduce_layout, emits=tuple(REDUCE.values()), check=_check_reduce)
+# composite reductions: (op before, reduction, op after)
+COMPOSITE = {"ReduceL1": ("ABS", "SUM", None), "ReduceL2": ("SQUARE", "SUM", "SQRT"),
+             "ReduceSumSquare": ("SQUARE", "SUM", None), "ReduceLogSum": (None, "SUM", "LOG"),
+             "ReduceLogSumExp": ("EXP", "SUM", "LOG")}
+
+
+@lower(*REDUCE, *COMPOSITE, layout=_reduce_layout, emits=tuple(REDUCE.values()) + ("ABS", "SQUARE", "SQRT", "EXP", "LOG"),
+       check=_check_reduce)
 def reduce(ctx, node):
     x = node.inputs[0]
     axes = _axes(node)
@@ -50,8 +57,16 @@ def reduce(ctx, node):
             return
         axes = list(range(x.rank))
     phys = sorted(ctx.axis(x, a) for a in axes)
-    ctx.op(REDUCE[node.op_type], [ctx.tensor(x), ctx.i32(phys)], [ctx.tensor(node.outputs[0])],
-           ctx.opts("ReducerOptions", keepDims=bool(node.attrs.get("keepdims", 1))))
+    pre, red, post = COMPOSITE.get(node.op_type, (None, REDUCE.get(node.op_type), None))
+    xi, yi = ctx.tensor(x), ctx.tensor(node.outputs[0])
+    if pre:
+        t = ctx.temp(ctx.shape(xi), x.dtype, f"{node.name}_pre")
+        ctx.op(pre, [xi], [t])
+        xi = t
+    dst = ctx.temp(ctx.shape(yi), x.dtype, f"{node.name}_red") if post else yi
+    ctx.op(red, [xi, ctx.i32(phys)], [dst], ctx.opts("ReducerOptions", keepDims=bool(node.attrs.get("keepdims", 1))))
+    if post:
+        ctx.op(post, [dst], [yi])
 
 
 def _softmax_axis(ctx, node):

@@ -53,6 +53,15 @@ def _check(node):
         return "attr:antialias"
     if node.attrs.get("exclude_outside", 0) and _mode(node) != "nearest":
         return "attr:exclude_outside"
+    if node.op_type == "Resize":
+        scales = node.input(2)
+        if scales is not None and scales.is_const and scales.const.size:
+            # ONNX maps coordinates with the given scale, TFLite with out/in: they agree only when exact
+            sc = scales.const.reshape(-1)[-2:]
+            if any(abs(i * s_ - o) > 1e-6 for i, s_, o in zip(x.shape[2:], sc, y.shape[2:])):
+                return "attr:scale_not_exact"
+    if _mode(node) != "nearest" and any(o < i for i, o in zip(x.shape[2:], y.shape[2:])):
+        return "attr:linear_downsample"
     f = _flags(node)
     return f if isinstance(f, str) else None
 

@@ -126,8 +126,8 @@ def _check_pad(node):
         return "nonconst_pads"
     if node.input(2) is not None and not node.input(2).is_const:
         return "nonconst_value"
-    if node.input(3) is not None:
-        return "input:axes"
+    if node.input(3) is not None and not node.input(3).is_const:
+        return "nonconst_axes"
     return None
 
 
@@ -136,6 +136,12 @@ def pad(ctx, node):
     x = node.inputs[0]
     r = x.rank
     pads = _const_input(node, 1, "pads")
+    axes = _const_input(node, 3)
+    if axes is not None:  # opset 18: pads only for the listed axes
+        full = [0] * (2 * r)
+        for j, a in enumerate(axes):
+            full[a % r], full[a % r + r] = pads[j], pads[j + len(axes)]
+        pads = full
     pairs = [[pads[perm_i], pads[perm_i + r]] for perm_i in _perm(x)]
     value = node.input(2).const.reshape(-1)[0] if node.input(2) is not None else node.attrs.get("value", 0.0)
     xi, yi, pi = ctx.tensor(x), ctx.tensor(node.outputs[0]), ctx.i32(pairs)
@@ -155,8 +161,16 @@ def gather(ctx, node):
         ind = idx.const.astype(np.int64)
         ind = np.where(ind < 0, ind + x.shape[axis], ind).astype(np.int32)
         ii = ctx.const(ind, idx.name)
-    else:
+    else:  # negative indices count from the end: idx + dim * (idx < 0)
         ii = ctx.tensor(idx)
+        shp = ctx.shape(ii)
+        neg, negc, off, fixed = (ctx.temp(shp, np.bool_ if k == "neg" else idx.dtype, f"{node.name}_{k}")
+                                 for k in ("neg", "negc", "off", "fixed"))
+        ctx.op("LESS", [ii, ctx.const(np.array(0, idx.dtype))], [neg])
+        ctx.op("CAST", [neg], [negc])
+        ctx.op("MUL", [negc, ctx.const(np.array(x.shape[axis], idx.dtype))], [off], ctx.opts("MulOptions"))
+        ctx.op("ADD", [ii, off], [fixed], ctx.opts("AddOptions"))
+        ii = fixed
     ctx.op("GATHER", [ctx.tensor(x), ii], [ctx.tensor(node.outputs[0])], ctx.opts("GatherOptions", axis=axis))
 
 
@@ -173,16 +187,24 @@ def expand(ctx, node):
 
 
 def _check_d2s(node):
-    if node.op_type == "DepthToSpace" and node.attrs.get("mode", "DCR") != "DCR":
-        return "attr:mode=CRD"
     return None
 
 
 @lower("DepthToSpace", "SpaceToDepth", layout="nhwc", emits=("DEPTH_TO_SPACE", "SPACE_TO_DEPTH"),
        check=_check_d2s)
 def depth_to_space(ctx, node):
+    # DepthToSpace mode CRD = DCR after a fixed channel permutation (a GATHER on the channel axis)
     name = "DEPTH_TO_SPACE" if node.op_type == "DepthToSpace" else "SPACE_TO_DEPTH"
-    ctx.op(name, [ctx.tensor(node.inputs[0])], [ctx.tensor(node.outputs[0])],
+    xi = ctx.tensor(node.inputs[0])
+    if node.op_type == "DepthToSpace" and node.attrs.get("mode", "DCR") == "CRD":
+        b = node.attrs["blocksize"]
+        c = node.inputs[0].shape[1]
+        cp = c // (b * b)
+        perm = np.array([(p % cp) * b * b + p // cp for p in range(c)], np.int32)
+        g = ctx.temp(ctx.shape(xi), node.inputs[0].dtype, f"{node.name}_dcr")
+        ctx.op("GATHER", [xi, ctx.const(perm)], [g], ctx.opts("GatherOptions", axis=3))
+        xi = g
+    ctx.op(name, [xi], [ctx.tensor(node.outputs[0])],
            ctx.opts(name.title().replace("_", "") + "Options", blockSize=node.attrs["blocksize"]))
 
 
@@ -203,3 +225,18 @@ def channel_shuffle(ctx, node):
     ctx.op("RESHAPE", [xi, ctx.i32(split)], [a])
     ctx.op("TRANSPOSE", [a, ctx.i32(perm)], [b], ctx.opts("TransposeOptions"))
     ctx.op("RESHAPE", [b, ctx.i32(ctx.shape(yi))], [yi])
+
+
+@lower("Shape", layout="fixed", emits=("SHAPE",),
+       check=lambda n: "attr:start_end" if "start" in n.attrs or "end" in n.attrs else None)
+def shape(ctx, node):
+    # only reached when the input shape is not static (static ones are folded to constants)
+    from edgeport.convert.tflite.flatbuffer import tensor_type
+
+    y = node.outputs[0]
+    ctx.op("SHAPE", [ctx.tensor(node.inputs[0])], [ctx.tensor(y)], ctx.opts("ShapeOptions", outType=tensor_type(y.dtype)))
+
+
+@lower("Range", layout="fixed", emits=("RANGE",))
+def range_(ctx, node):
+    ctx.op("RANGE", [ctx.tensor(v) for v in node.inputs], [ctx.tensor(node.outputs[0])], ctx.opts("RangeOptions"))

@@ -1,0 +1,150 @@
+"""Less common ops, mostly compositions: Size, CumSum, OneHot, Mod, Hardmax, InstanceNormalization and the
+activation family Swish / Mish / Selu / Celu / Softsign / ThresholdedRelu."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeport.convert.tflite.registry import lower
+from edgeport.ir import Value
+
+__all__ = ["size", "cumsum", "one_hot", "mod", "hardmax", "instance_norm", "activation_composites"]
+
+
+def _float_only(node):
+    x = node.inputs[0]
+    return None if x.dtype is None or x.dtype == np.float32 else f"dtype:{x.dtype}"
+
+
+@lower("Size", layout="fixed", emits=("RESHAPE",))
+def size(ctx, node):
+    # static shapes: the element count is a constant (normally folded before lowering)
+    y = node.outputs[0]
+    n = np.array(int(np.prod(node.inputs[0].shape)), y.dtype or np.int64)
+    ctx.op("RESHAPE", [ctx.const(n, f"{node.name}_size"), ctx.i32([])], [ctx.tensor(y)])
+
+
+@lower("CumSum", layout="fixed", emits=("CUMSUM",),
+       check=lambda n: None if n.inputs[1].is_const else "nonconst_axis")
+def cumsum(ctx, node):
+    x = node.inputs[0]
+    axis = int(node.inputs[1].const.reshape(-1)[0]) % x.rank
+    ctx.op("CUMSUM", [ctx.tensor(x), ctx.i32(axis)], [ctx.tensor(node.outputs[0])],
+           ctx.opts("CumsumOptions", exclusive=bool(node.attrs.get("exclusive", 0)),
+                    reverse=bool(node.attrs.get("reverse", 0))))
+
+
+@lower("OneHot", layout="fixed", emits=("ONE_HOT", "CAST", "ADD", "FLOOR_MOD"),
+       check=lambda n: None if n.inputs[1].is_const and n.inputs[2].is_const else "nonconst_depth_values")
+def one_hot(ctx, node):
+    # OneHot(indices, depth, values[off, on]) axis; negative indices count from depth
+    idx, y = node.inputs[0], node.outputs[0]
+    depth = int(node.inputs[1].const.reshape(-1)[0])
+    off, on = node.inputs[2].const.reshape(-1)[:2]
+    ii = ctx.tensor(idx)
+    shp = ctx.shape(ii)
+    i32 = ctx.temp(shp, np.int32, f"{node.name}_i32")
+    ctx.op("CAST", [ii], [i32])
+    wrapped = ctx.temp(shp, np.int32, f"{node.name}_wrapped")
+    ctx.op("FLOOR_MOD", [i32, ctx.const(np.array(depth, np.int32))], [wrapped])  # -1 -> depth - 1
+    ctx.op("ONE_HOT", [wrapped, ctx.i32(depth), ctx.const(np.array(on, y.dtype)), ctx.const(np.array(off, y.dtype))],
+           [ctx.tensor(y)], ctx.opts("OneHotOptions", axis=node.attrs.get("axis", -1)))
+
+
+@lower("Mod", layout="any", emits=("FLOOR_MOD",),
+       check=lambda n: "attr:fmod=1" if n.attrs.get("fmod", 0) else None)
+def mod(ctx, node):
+    # fmod=0: the result has the divisor's sign, as FLOOR_MOD
+    y = node.outputs[0]
+    ctx.op("FLOOR_MOD", [ctx.operand(node.inputs[0], y), ctx.operand(node.inputs[1], y)], [ctx.tensor(y)])
+
+
+@lower("Hardmax", layout="fixed", emits=("ARG_MAX", "ONE_HOT"), check=_float_only)
+def hardmax(ctx, node):
+    x, y = node.inputs[0], node.outputs[0]
+    axis = node.attrs.get("axis", -1) % x.rank
+    shp = [d for i, d in enumerate(x.shape) if i != axis]
+    am = ctx.temp(shp, np.int32, f"{node.name}_argmax")
+    ctx.op("ARG_MAX", [ctx.tensor(x), ctx.i32([axis])], [am], ctx.opts("ArgMaxOptions", outputType=2))
+    ctx.op("ONE_HOT", [am, ctx.i32(x.shape[axis]), ctx.const(np.float32(1)), ctx.const(np.float32(0))],
+           [ctx.tensor(y)], ctx.opts("OneHotOptions", axis=axis))
+
+
+def _check_in(node):
+    if not (node.inputs[1].is_const and node.inputs[2].is_const):
+        return "nonconst_scale_bias"
+    return _float_only(node)
+
+
+@lower("InstanceNormalization", layout=lambda n: "any" if n.inputs[0].rank == 4 else "fixed",
+       emits=("MEAN", "SUB", "MUL", "ADD", "RSQRT"), check=_check_in)
+def instance_norm(ctx, node):
+    # InstanceNormalization(x, scale[C], B[C]) epsilon: normalize over the spatial axes per sample and channel
+    x, y = node.inputs[0], node.outputs[0]
+    xi, yi = ctx.tensor(x), ctx.tensor(y)
+    shp = ctx.shape(xi)
+    axes = sorted(ctx.axis(x, a) for a in range(2, x.rank))
+    red = [1 if i in axes else d for i, d in enumerate(shp)]
+    t = {k: ctx.temp(red if k in ("mean", "var", "ve", "r") else shp, np.float32, f"{node.name}_{k}")
+         for k in ("mean", "d", "sq", "var", "ve", "r", "n", "s")}
+    ctx.op("MEAN", [xi, ctx.i32(axes)], [t["mean"]], ctx.opts("ReducerOptions", keepDims=True))
+    ctx.op("SUB", [xi, t["mean"]], [t["d"]], ctx.opts("SubOptions"))
+    ctx.op("MUL", [t["d"], t["d"]], [t["sq"]], ctx.opts("MulOptions"))
+    ctx.op("MEAN", [t["sq"], ctx.i32(axes)], [t["var"]], ctx.opts("ReducerOptions", keepDims=True))
+    ctx.op("ADD", [t["var"], ctx.const(np.float32(node.attrs.get("epsilon", 1e-5)))], [t["ve"]], ctx.opts("AddOptions"))
+    ctx.op("RSQRT", [t["ve"]], [t["r"]])
+    ctx.op("MUL", [t["d"], t["r"]], [t["n"]], ctx.opts("MulOptions"))
+    per_c = (-1,) + (1,) * (x.rank - 2)
+    sc = Value(f"{node.name}_scale", const=node.inputs[1].const.reshape(per_c))
+    bc = Value(f"{node.name}_bias", const=node.inputs[2].const.reshape(per_c))
+    ctx.op("MUL", [t["n"], ctx.operand(sc, y)], [t["s"]], ctx.opts("MulOptions"))
+    ctx.op("ADD", [t["s"], ctx.operand(bc, y)], [yi], ctx.opts("AddOptions"))
+
+
+def _unary_chain(ctx, node, steps):
+    """steps: list of (builtin, second operand scalar or None or "x"/"prev:k"); the last writes the output."""
+    y = ctx.tensor(node.outputs[0])
+    shape = ctx.shape(y)
+    x = ctx.tensor(node.inputs[0])
+    vals = {"x": x}
+    for k, (name, a, b, opts) in enumerate(steps):
+        dst = y if k == len(steps) - 1 else ctx.temp(shape, np.float32, f"{node.name}_s{k}")
+        ins = [vals[a] if isinstance(a, str) else ctx.const(np.float32(a))]
+        if b is not None:
+            ins.append(vals[b] if isinstance(b, str) else ctx.const(np.float32(b)))
+        ctx.op(name, ins, [dst], ctx.opts(opts) if opts else None)
+        vals[f"s{k}"] = dst
+
+
+@lower("Swish", "Mish", "Softsign", "Selu", "Celu", "ThresholdedRelu", layout="any", check=_float_only,
+       emits=("LOGISTIC", "MUL", "TANH", "ABS", "ADD", "DIV", "EXP", "LOG", "RELU", "ELU", "GREATER", "CAST"))
+def activation_composites(ctx, node):
+    a = node.attrs
+    op = node.op_type
+    if op == "Swish":  # x * sigmoid(alpha x)
+        steps = [("MUL", "x", float(a.get("alpha", 1.0)), "MulOptions"), ("LOGISTIC", "s0", None, None),
+                 ("MUL", "x", "s1", "MulOptions")]
+    elif op == "Mish":  # x * tanh(softplus(x)), softplus = relu(x) + log(1 + exp(-|x|))
+        steps = [("ABS", "x", None, None), ("NEG", "s0", None, None), ("EXP", "s1", None, None),
+                 ("ADD", "s2", 1.0, "AddOptions"), ("LOG", "s3", None, None), ("RELU", "x", None, None),
+                 ("ADD", "s5", "s4", "AddOptions"), ("TANH", "s6", None, None), ("MUL", "x", "s7", "MulOptions")]
+    elif op == "Softsign":  # x / (1 + |x|)
+        steps = [("ABS", "x", None, None), ("ADD", "s0", 1.0, "AddOptions"), ("DIV", "x", "s1", "DivOptions")]
+    elif op == "Selu":  # gamma * (relu(x) + alpha * min(elu(x), 0))
+        al, ga = float(a.get("alpha", 1.67326319217681884765625)), float(a.get("gamma", 1.05070102214813232421875))
+        steps = [("ELU", "x", None, None), ("MINIMUM", "s0", 0.0, None), ("MUL", "s1", al, "MulOptions"),
+                 ("RELU", "x", None, None), ("ADD", "s3", "s2", "AddOptions"), ("MUL", "s4", ga, "MulOptions")]
+    elif op == "Celu":  # relu(x) + min(0, alpha * (exp(x / alpha) - 1)) = relu(x) + alpha * min(elu(x/alpha), 0)
+        al = float(a.get("alpha", 1.0))
+        steps = [("MUL", "x", 1.0 / al, "MulOptions"), ("ELU", "s0", None, None), ("MINIMUM", "s1", 0.0, None),
+                 ("MUL", "s2", al, "MulOptions"), ("RELU", "x", None, None), ("ADD", "s4", "s3", "AddOptions")]
+    else:  # ThresholdedRelu: x * (x > alpha)
+        y = ctx.tensor(node.outputs[0])
+        x = ctx.tensor(node.inputs[0])
+        m = ctx.temp(ctx.shape(y), np.bool_, f"{node.name}_mask")
+        mf = ctx.temp(ctx.shape(y), np.float32, f"{node.name}_maskf")
+        ctx.op("GREATER", [x, ctx.const(np.float32(a.get("alpha", 1.0)))], [m])
+        ctx.op("CAST", [m], [mf])
+        ctx.op("MUL", [x, mf], [y], ctx.opts("MulOptions"))
+        return
+    _unary_chain(ctx, node, steps)

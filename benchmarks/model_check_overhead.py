@@ -29,6 +29,8 @@ from ai_edge_litert import schema_py_generated as s  # noqa: E402
 
 from edgeport.model import check_file  # noqa: E402
 
+__all__ = ["main", "build_tflite", "build_onnx"]
+
 TARGETS = {"onnx": 1.25, "tflite": 3.0}
 LAYERS, WIDTH = 100, 128
 

@@ -1,9 +1,9 @@
 """Fuzzing edgeport.open: >= 1,000 mutated files per format (fixed seed) give a ModelFormatError or a model, never a crash.
 
 Mutations: bit flips, byte overwrites (random and boundary values), truncations, splices
-(a chunk copied elsewhere), zero-fills and insert/delete. A second test sends the TFLite
-mutants that pass ``check_file`` to the native LiteRT interpreter in a child process and
-checks the child never dies from a signal: check_file guards the native loader.
+(a chunk copied elsewhere), zero-fills and insert/delete. Two more tests send the TFLite and
+OpenVINO IR mutants that pass ``check_file`` to the native runtime (LiteRT, OpenVINO) in a
+child process and check the child never dies from a signal: check_file guards the native loaders.
 """
 
 from __future__ import annotations
@@ -163,32 +163,70 @@ _CHILD = textwrap.dedent("""
 """)
 
 
+_CHILD_OPENVINO = textwrap.dedent("""
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))  # OpenVINO reserves more address space
+    import numpy as np
+    import openvino as ov
+    core = ov.Core()
+    for i, path in enumerate(sys.argv[1:]):
+        print(i, flush=True)
+        try:
+            compiled = core.compile_model(core.read_model(path), "CPU")
+            feeds = {}
+            for inp in compiled.inputs:
+                shape = [d.get_length() if d.is_static else 1 for d in inp.get_partial_shape()]
+                feeds[inp] = np.zeros(shape, inp.get_element_type().to_dtype())
+            compiled(feeds)
+        except Exception:
+            pass
+    print("done", flush=True)
+""")
+
+
+def _checked_mutants(base: Path, fmt: str, seed: int, want: int, tries: int) -> list[str]:
+    """Mutants of ``base`` that pass check_file (the .bin of an IR is copied beside each XML mutant)."""
+    original, rng, passed = base.read_bytes(), random.Random(seed), []
+    for i in range(tries):
+        if len(passed) >= want:
+            break
+        p = base.parent / f"native_{fmt}_{i}{base.suffix}"
+        p.write_bytes(mutate(original, rng))
+        if fmt == "openvino":
+            p.with_suffix(".bin").write_bytes(base.with_suffix(".bin").read_bytes())
+        try:
+            check_file(p, fmt)
+            passed.append(str(p))
+        except ModelFormatError:
+            p.unlink()
+    return passed
+
+
+def _assert_child_survives(child: str, paths: list[str], runtime: str) -> None:
+    r = subprocess.run([sys.executable, "-c", child, *paths], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if r.returncode != 0:
+        lines = [ln for ln in r.stdout.split() if ln.isdigit()]
+        culprit = paths[int(lines[-1])] if lines else paths[0]
+        name = signal.Signals(-r.returncode).name if r.returncode < 0 else f"exit {r.returncode}"
+        pytest.fail(f"{runtime} died ({name}) on {culprit}, which passed check_file")
+    assert r.stdout.split()[-1] == "done"
+
+
 def test_checked_tflite_mutants_do_not_crash_litert(fuzz_dir):
     """Mutants that pass check_file go to the native interpreter in a child: it must never die from a signal."""
     base = fuzz_dir / "native.tflite"
     tflite_fixture.fc_softmax_model(base)
-    original, rng = base.read_bytes(), random.Random(7)
-    passed = []
-    for i in range(2000):
-        if len(passed) >= 100:
-            break
-        data = mutate(original, rng)
-        p = fuzz_dir / f"native_{i}.tflite"
-        p.write_bytes(data)
-        try:
-            check_file(p, "tflite")
-            passed.append(str(p))
-        except ModelFormatError:
-            p.unlink()
+    passed = _checked_mutants(base, "tflite", 7, want=100, tries=2000)
     assert len(passed) >= 50, "too few mutants pass check_file to test the native loader"
-    todo = passed
-    while todo:
-        r = subprocess.run([sys.executable, "-c", _CHILD, *todo], capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        if r.returncode == 0:
-            break
-        lines = [ln for ln in r.stdout.split() if ln.isdigit()]
-        culprit = todo[int(lines[-1])] if lines else todo[0]
-        sig = -r.returncode if r.returncode < 0 else r.returncode
-        name = signal.Signals(sig).name if r.returncode < 0 else f"exit {sig}"
-        pytest.fail(f"LiteRT died ({name}) on {culprit}, which passed check_file")
+    _assert_child_survives(_CHILD, passed, "LiteRT")
+
+
+def test_checked_openvino_mutants_do_not_crash_openvino(fuzz_dir):
+    ov = pytest.importorskip("openvino")
+    onnx_path = make_onnx_conv(fuzz_dir / "for_native_ov.onnx")
+    base = fuzz_dir / "native_ov.xml"
+    ov.save_model(ov.convert_model(str(onnx_path)), str(base), compress_to_fp16=False)
+    passed = _checked_mutants(base, "openvino", 8, want=40, tries=3000)
+    assert len(passed) >= 20, "too few mutants pass check_file to test the native loader"
+    _assert_child_survives(_CHILD_OPENVINO, passed, "OpenVINO")

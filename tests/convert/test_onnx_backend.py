@@ -351,10 +351,16 @@ def _build() -> tuple[BackendTest, dict[str, dict]]:
 
 _BACKEND_TEST, _TABLE = _build()
 _CASES = _BACKEND_TEST.test_cases
-for _cls in _CASES.values():
-    for _name in SLOW:
-        if hasattr(_cls, _name):
-            setattr(_cls, _name, pytest.mark.slow(getattr(_cls, _name)))
+
+
+def _mark_slow(cases: dict) -> None:
+    for cls in cases.values():
+        for name in SLOW:
+            if hasattr(cls, name):
+                setattr(cls, name, pytest.mark.slow(getattr(cls, name)))
+
+
+_mark_slow(_CASES)
 globals().update(_CASES)
 
 

@@ -134,3 +134,20 @@ def test_pass_failure_names_pass_and_predecessors():
         g (float[2] x) => (float[2] y) { y = Relu(x) }"""))
     with pytest.raises(ConversionError, match=r"IR pass '_explode' failed: RuntimeError: boom \(after passes: remove_identity\)"):
         run_passes(g, ["remove_identity", "_explode"])
+
+
+@pytest.mark.parametrize("op", ["Gemm", "MatMul"])
+def test_fold_batchnorm_into_gemm_and_matmul(op):
+    c = 5
+    inits = {"w": rng.standard_normal((6, c)).astype(np.float32), "b": rng.standard_normal(c).astype(np.float32),
+             "s": rng.uniform(0.5, 1.5, c).astype(np.float32), "o": rng.standard_normal(c).astype(np.float32),
+             "m": rng.standard_normal(c).astype(np.float32), "v": rng.uniform(0.5, 2, c).astype(np.float32)}
+    ins = ["x", "w", "b"] if op == "Gemm" else ["x", "w"]
+    m = make_model([helper.make_node(op, ins, ["h"]),
+                    helper.make_node("BatchNormalization", ["h", "s", "o", "m", "v"], ["y"])],
+                   [("x", [3, 6])], [("y", None)], inits)
+    g = onnx_to_ir(m)
+    r = get_pass("fold_batchnorm")(g)
+    assert r.changes == {"folded": 1} and "BatchNormalization" not in r.graph.op_counts()
+    assert r.graph.outputs[0].name == "y"
+    assert_matches_ort(m, {"x": rng.standard_normal((3, 6)).astype(np.float32)}, atol=1e-4)

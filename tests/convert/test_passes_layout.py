@@ -97,3 +97,30 @@ def test_channels_last_input_is_kept_and_its_transpose_vanishes():
     assert rep.inputs_after[0].shape == (1, 16, 16, 3)
     blob = assert_matches_ort(m, {"x": rng.standard_normal((1, 16, 16, 3)).astype(np.float32)})
     assert "TRANSPOSE" not in tflite_ops(blob)
+
+
+def test_conv1d_chain_stays_channels_last():
+    # [N,C,L] -> (lifted 2-D convs, relus) -> [N,C,L]: one layout change in, one out, none in between
+    ws = {f"w{i}": rng.standard_normal((4, 4, 3)).astype(np.float32) for i in range(3)}
+    nodes, prev = [], "x"
+    for i in range(3):
+        nodes += [helper.make_node("Conv", [prev, f"w{i}"], [f"c{i}"], pads=[1, 1]),
+                  helper.make_node("Relu", [f"c{i}"], [f"r{i}"])]
+        prev = f"r{i}"
+    nodes.append(helper.make_node("Identity", [prev], ["y"]))
+    m = make_model(nodes, [("x", [1, 4, 20])], [("y", None)], ws)
+    blob = assert_matches_ort(m, {"x": rng.standard_normal((1, 4, 20)).astype(np.float32)}, atol=1e-4)
+    assert tflite_ops(blob).count("TRANSPOSE") == 2
+
+
+def test_spatial_reshape_keeps_channels_last():
+    # YOLO head: conv -> [N,C,H*W] -> sigmoid -> concat over anchors: no Transpose until the output
+    m = make_model([helper.make_node("Conv", ["x", "w"], ["h"]),
+                    helper.make_node("Reshape", ["h", "s"], ["r"]), helper.make_node("Sigmoid", ["r"], ["g"]),
+                    helper.make_node("Conv", ["x2", "w"], ["h2"]), helper.make_node("Reshape", ["h2", "s"], ["r2"]),
+                    helper.make_node("Concat", ["g", "r2"], ["y"], axis=2)],
+                   [("x", [1, 3, 4, 4]), ("x2", [1, 3, 4, 4])], [("y", None)],
+                   {"w": rng.standard_normal((6, 3, 1, 1)).astype(np.float32), "s": np.array([1, 6, -1], np.int64)})
+    feeds = {k: rng.standard_normal((1, 3, 4, 4)).astype(np.float32) for k in ("x", "x2")}
+    blob = assert_matches_ort(m, feeds)
+    assert tflite_ops(blob).count("TRANSPOSE") == 1  # once, before the [N, C, A] output

@@ -41,7 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     state.debug = debug
     try:
-        app(args=argv, prog_name="edgeport", standalone_mode=False)
+        # standalone_mode: Typer/click handle usage errors themselves (message + exit 2) and turn
+        # typer.Exit(code) into SystemExit; our own errors propagate to here.
+        app(args=argv, prog_name="edgeport", standalone_mode=True)
+    except SystemExit as e:
+        code = e.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
     except EdgeportError as e:
         if debug:
             raise
@@ -50,18 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         return 130
-    except Exception as e:  # click usage errors and friends
-        import click
-
-        if isinstance(e, click.exceptions.Exit):
-            return e.exit_code
-        if isinstance(e, click.ClickException):
-            if debug:
-                raise
-            e.show()
-            return 2
-        if isinstance(e, click.exceptions.Abort):
-            return 1
+    except Exception as e:
         if debug:
             raise
         err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (run with --debug for the traceback)",

@@ -53,6 +53,19 @@ def _status(ok: bool) -> str:
     return "[green]ok[/]" if ok else "[bold red]FAIL[/]"
 
 
+def _layer_table(report, first) -> None:
+    """The tensors around the first divergence: two before it, it, and up to five after."""
+    i = report.layers.index(first)
+    rows = report.layers[max(0, i - 2): i + 6]
+    t = Table(title="layerwise (execution order of A)", title_justify="left")
+    for col in ("tensor", "op (A)", "op (B)", "max rel", "cosine", "status"):
+        t.add_column(col, justify="right" if col in ("max rel", "cosine") else "left")
+    for x in rows:
+        mark = "[bold red]first divergence[/]" if x is first else _status(x.passed)
+        t.add_row(x.name, x.op, x.op_b, f"{x.max_rel:.3g}", f"{x.cosine:.6f}", mark)
+    console.print(t)
+
+
 def render_report(report) -> None:
     """Rich rendering of a VerificationReport."""
     table = Table(title=f"{report.a} ({report.backend_a})  vs  {report.b} ({report.backend_b})", title_justify="left")
@@ -76,6 +89,7 @@ def render_report(report) -> None:
                       highlight=False)
         d = report.first_divergence
         if d is not None:
+            _layer_table(report, d)
             console.print(f"[bold red]first divergence:[/] {d.name} from {d.op or '?'}"
                           f"{' / ' + d.op_b if d.op_b else ''}: max rel {d.max_rel:.3g}, cosine {d.cosine:.6f}",
                           highlight=False)

@@ -74,6 +74,8 @@ def _opset(model: onnx.ModelProto) -> int:
 
 def _upgrade(model: onnx.ModelProto) -> onnx.ModelProto:
     opset = _opset(model)
+    if opset < 7:
+        _old_prelu_slopes(model)
     if opset < MIN_OPSET:  # older still: only when ONNX's version converter can bring it up
         try:
             return onnx.version_converter.convert_version(model, _UPGRADE_TO)
@@ -87,6 +89,18 @@ def _upgrade(model: onnx.ModelProto) -> onnx.ModelProto:
         except Exception:  # the converter lacks an adapter: read the old graph as is
             return model
     return model
+
+
+def _old_prelu_slopes(model: onnx.ModelProto) -> None:
+    """PRelu before opset 7 applied a 1-D slope per channel (axis 1): give it the shape [C, 1, ...]."""
+    inits = {t.name: t for t in model.graph.initializer}
+    ranks = {vi.name: len(vi.type.tensor_type.shape.dim)
+             for vi in list(model.graph.input) + list(model.graph.value_info)}
+    for n in model.graph.node:
+        if n.op_type == "PRelu" and len(n.input) > 1 and n.input[1] in inits:
+            t, r = inits[n.input[1]], ranks.get(n.input[0], 0)
+            if len(t.dims) == 1 and t.dims[0] > 1 and r > 2:
+                t.dims.extend([1] * (r - 2))
 
 
 def _pin_inputs(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> None:

@@ -160,7 +160,8 @@ def _verify(ra: Runner, rb: Runner, data: Any, layerwise: bool, tolerance: float
     for sample in samples:
         fa = _feeds_for(ra, specs, sample, notes)
         fb = _feeds_for(rb, specs, sample, notes)
-        outs_a, outs_b = ra.run(fa), rb.run(fb)
+        outs_a = _dequantize(ra.run(fa), ra, notes)
+        outs_b = _dequantize(rb.run(fb), rb, notes)
         pairs, unmatched = _match(list(outs_a), list(outs_b))
         report.unmatched = unmatched
         for na, nb in pairs:
@@ -178,6 +179,15 @@ def _verify(ra: Runner, rb: Runner, data: Any, layerwise: bool, tolerance: float
                    tolerance, notes)
     report.notes = list(dict.fromkeys(notes))
     return report
+
+
+def _dequantize(outs: dict[str, np.ndarray], r: Runner, notes: list[str]) -> dict[str, np.ndarray]:
+    """Integer outputs of a quantized model back to real values: (q - zero_point) * scale."""
+    for name, (scale, zero) in r.quantization.items():
+        if name in outs and np.asarray(outs[name]).dtype.kind in "iu":
+            outs[name] = (np.asarray(outs[name]).astype(np.float32) - zero) * np.float32(scale)
+            notes.append(f"output {name} of {r.label}: dequantized (scale {scale:g}, zero point {zero})")
+    return outs
 
 
 def _worst(old: OutputComparison | None, new: OutputComparison) -> OutputComparison:

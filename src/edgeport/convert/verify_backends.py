@@ -57,6 +57,7 @@ class Runner:
     intermediates: Callable[[dict[str, np.ndarray]], tuple[dict[str, np.ndarray], list[Layer]]] | None = None
     close: Callable[[], None] = lambda: None
     notes: list[str] = field(default_factory=list)
+    quantization: dict[str, tuple[float, int]] = field(default_factory=dict)  # output name -> (scale, zero)
 
 
 def model_format(path: Path) -> str:
@@ -94,7 +95,20 @@ def open_runner(model: Any, backend: str | None = None) -> Runner:
     if runner is None:
         runner = _native_runner(path, fmt, backend)
     runner.intermediates = _INTERMEDIATES.get(fmt) and (lambda feeds, _f=_INTERMEDIATES[fmt]: _f(path, feeds))
+    if fmt == "tflite":
+        runner.quantization = _tflite_output_quantization(path)
     return runner
+
+
+def _tflite_output_quantization(path: Path) -> dict[str, tuple[float, int]]:
+    """Scale and zero point of each quantized (integer) output of a TFLite model."""
+    interp = _tflite_interpreter(path)
+    out = {}
+    for d in interp.get_output_details():
+        scale, zero = d.get("quantization", (0.0, 0))
+        if scale and np.dtype(d["dtype"]).kind in "iu":
+            out[d["name"]] = (float(scale), int(zero))
+    return out
 
 
 def _is_torch_module(model: Any) -> bool:

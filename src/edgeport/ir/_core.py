@@ -2,8 +2,8 @@
 
 Semantics follow ONNX (op types, attributes, NCHW logical shapes). A value's
 ``layout`` says how it is stored *physically* once the layout pass has run:
-``None`` (as the logical shape) or ``"NHWC"`` (a rank-4 NCHW value stored
-channels-last). Editing a node's inputs keeps every value's ``users`` list
+``None`` (as the logical shape) or ``"NHWC"``: channels-last, axis 1 moved to
+the end (NCHW stored NHWC; for a rank-3 [N, C, L] value, stored [N, L, C]). Editing a node's inputs keeps every value's ``users`` list
 right by itself.
 """
 
@@ -14,16 +14,21 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Value", "Node", "Graph", "NHWC_PERM", "NCHW_PERM", "physical_shape"]
+__all__ = ["Value", "Node", "Graph", "NHWC_PERM", "NCHW_PERM", "physical_shape", "channels_last_perm"]
 
 NHWC_PERM = (0, 2, 3, 1)  # logical NCHW -> physical NHWC
 NCHW_PERM = (0, 3, 1, 2)  # physical NHWC -> logical NCHW
 
 
+def channels_last_perm(rank: int) -> tuple[int, ...]:
+    """Logical -> physical axes of a channels-last value: (0, 2, ..., rank-1, 1); (0, 2, 3, 1) for NCHW."""
+    return (0, *range(2, rank), 1) if rank >= 3 else tuple(range(rank))
+
+
 def physical_shape(shape: Sequence[int], layout: str | None) -> tuple[int, ...]:
     """The stored shape of a value with logical ``shape`` in ``layout``."""
-    if layout == "NHWC" and len(shape) == 4:
-        return tuple(shape[i] for i in NHWC_PERM)
+    if layout == "NHWC" and len(shape) >= 3:
+        return tuple(shape[i] for i in channels_last_perm(len(shape)))
     return tuple(shape)
 
 

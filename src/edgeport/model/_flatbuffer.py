@@ -30,6 +30,7 @@ _FMT = {"u8": "<B", "i8": "<b", "bool": "<B", "u16": "<H", "i16": "<h", "u32": "
 _STRUCTS = {k: struct.Struct(v) for k, v in _FMT.items()}
 _U32 = _STRUCTS["u32"]
 _HH = struct.Struct("<HH")
+_SCALAR, _STR, _TABLE, _VEC_SCALAR, _VEC_STR, _VEC_TABLE, _UNION = range(7)
 
 
 class FlatBufferError(ValueError):
@@ -51,6 +52,7 @@ class Verifier:
         # references built to blow up the walk (uoffsets point forward only, so there are no cycles)
         self.max_tables = max_tables if max_tables is not None else len(buf) // 4 + 16
         self.tables = 0
+        self._cache: dict[str, dict[int, tuple]] = {}
 
     # -- primitives ---------------------------------------------------------------------------
     def _need(self, pos: int, size: int, what: str) -> None:
@@ -129,49 +131,74 @@ class Verifier:
             raise FlatBufferError(f"{what} at byte {start} is not valid UTF-8") from None
 
     # -- schema walk --------------------------------------------------------------------------
+    def _compiled(self, name: str) -> dict[int, tuple]:
+        """The schema of table ``name`` as ``idx -> (code, arg, arg2)`` tuples, parsed once."""
+        comp = self._cache.get(name)
+        if comp is None:
+            comp = {}
+            for idx, kind in self.schema.get(name, {}).items():
+                if kind in SCALAR_SIZES:
+                    comp[idx] = (_SCALAR, _STRUCTS[kind], SCALAR_SIZES[kind])
+                elif kind == "str":
+                    comp[idx] = (_STR, None, None)
+                elif kind.startswith("table:"):
+                    comp[idx] = (_TABLE, kind[6:], None)
+                elif kind.startswith("vec:table:"):
+                    comp[idx] = (_VEC_TABLE, kind[10:], None)
+                elif kind == "vec:str":
+                    comp[idx] = (_VEC_STR, None, None)
+                elif kind.startswith("vec:") and kind[4:] in SCALAR_SIZES:
+                    comp[idx] = (_VEC_SCALAR, SCALAR_SIZES[kind[4:]], None)
+                elif kind.startswith("union:"):
+                    _, type_idx, resolver = kind.split(":")
+                    comp[idx] = (_UNION, int(type_idx), resolver)
+                else:  # pragma: no cover - a schema bug, not a file problem
+                    raise ValueError(f"bad schema kind {kind!r} for {name}.field{idx}")
+            self._cache[name] = comp
+        return comp
+
     def table(self, tpos: int, name: str, depth: int = 0) -> dict[int, object]:
-        """Verify table ``name`` at ``tpos`` recursively; return its scalar and string values by field."""
+        """Verify table ``name`` at ``tpos`` recursively; return its field values by index.
+
+        Scalars and strings come back as values, sub-tables as dicts, scalar vectors as
+        ``(start, length)`` (read them with :meth:`ints`), table vectors as lists of dicts.
+        """
         if depth > self.max_depth:
             raise FlatBufferError(f"{name} nested deeper than {self.max_depth} levels")
         fields = self.table_fields(tpos, name)
-        spec = self.schema.get(name, {})
+        spec = self._compiled(name)
         values: dict[int, object] = {}
+        buf, n = self.buf, self.n
         for idx, fpos in fields.items():
-            kind = spec.get(idx)
-            if kind is None:
+            c = spec.get(idx)
+            if c is None:
                 continue  # unknown field: position already checked inside the table
-            if kind in SCALAR_SIZES:
-                if fpos + SCALAR_SIZES[kind] > self.n:
-                    self._need(fpos, SCALAR_SIZES[kind], f"{name}.field{idx}")
-                values[idx] = _STRUCTS[kind].unpack_from(self.buf, fpos)[0]
-                continue
-            what = f"{name}.field{idx}"
-            if kind == "str":
-                values[idx] = self.string(fpos, what)
-            elif kind.startswith("table:"):
-                values[idx] = self.table(self._uoffset(fpos, what), kind[6:], depth + 1)
-            elif kind.startswith("vec:"):
-                values[idx] = self._vec(fpos, kind[4:], what, depth)
-            elif kind.startswith("union:"):
-                _, type_idx, resolver = kind.split(":")
-                utype = self.scalar(fields[int(type_idx)], "u8", what) if int(type_idx) in fields else 0
+            code = c[0]
+            if code == _SCALAR:
+                if fpos + c[2] > n:
+                    self._need(fpos, c[2], f"{name}.field{idx}")
+                values[idx] = c[1].unpack_from(buf, fpos)[0]
+            elif code == _VEC_SCALAR:
+                values[idx] = self.vector(fpos, c[1], name)
+            elif code == _VEC_TABLE:
+                start, length = self.vector(fpos, 4, name)
+                sub, d = c[1], depth + 1
+                values[idx] = [self.table(self._uoffset(start + 4 * i, name), sub, d) for i in range(length)]
+            elif code == _STR:
+                values[idx] = self.string(fpos, f"{name}.field{idx}")
+            elif code == _TABLE:
+                values[idx] = self.table(self._uoffset(fpos, name), c[1], depth + 1)
+            elif code == _VEC_STR:
+                start, length = self.vector(fpos, 4, name)
+                values[idx] = [self.string(start + 4 * i, name) for i in range(length)]
+            else:  # union
+                what = f"{name}.field{idx}"
+                utype = self.scalar(fields[c[1]], "u8", what) if c[1] in fields else 0
                 if utype == 0:
                     raise FlatBufferError(f"{what} holds a union value without a type")
-                sub = self.resolvers[resolver](utype) if resolver in self.resolvers else None
+                sub = self.resolvers[c[2]](utype) if c[2] in self.resolvers else None
                 values[idx] = self.table(self._uoffset(fpos, what), sub or f"<union {utype}>", depth + 1)
         return values
-
-    def _vec(self, fpos: int, elem: str, what: str, depth: int):
-        if elem in SCALAR_SIZES:
-            start, length = self.vector(fpos, SCALAR_SIZES[elem], what)
-            return (start, length)
-        start, length = self.vector(fpos, 4, what)
-        if elem == "str":
-            return [self.string(start + 4 * i, what) for i in range(length)]
-        if elem.startswith("table:"):
-            tname = elem[6:]
-            return [self.table(self._uoffset(start + 4 * i, what), tname, depth + 1) for i in range(length)]
-        raise FlatBufferError(f"bad schema kind vec:{elem}")  # pragma: no cover
 
     def ints(self, vec: tuple[int, int], kind: str = "i32") -> list[int]:
         """Read a verified scalar vector ``(start, length)`` as a list."""

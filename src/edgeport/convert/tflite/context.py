@@ -13,7 +13,7 @@ import numpy as np
 
 from edgeport.convert.tflite.flatbuffer import add_operator, add_tensor, schema
 from edgeport.errors import ConversionError
-from edgeport.ir import NHWC_PERM, Graph, Node, Value, physical_shape
+from edgeport.ir import Graph, Node, Value, channels_last_perm, physical_shape
 
 __all__ = ["LoweringContext", "BuiltinOperator", "ACTIVATIONS"]
 
@@ -93,14 +93,14 @@ class LoweringContext:
         """Physical axis for logical ``axis`` of ``v``."""
         r = v.rank
         axis = axis % r if r else axis
-        return NHWC_PERM.index(axis) if v.layout == "NHWC" and r == 4 else axis
+        return channels_last_perm(r).index(axis) if v.layout == "NHWC" and r >= 3 else axis
 
     def operand(self, v: Value, like: Value | None) -> int:
         """Tensor for an input of an element-wise op whose output is ``like``: a broadcast constant is
         right-aligned to ``like``'s rank and permuted to its layout."""
-        if v.is_const and like is not None and like.layout == "NHWC" and like.rank == 4 and v.const.size > 1:
-            data = v.const.reshape((1,) * (4 - v.const.ndim) + v.const.shape)
-            data = np.ascontiguousarray(data.transpose(NHWC_PERM))
+        if v.is_const and like is not None and like.layout == "NHWC" and like.rank >= 3 and v.const.size > 1:
+            data = v.const.reshape((1,) * (like.rank - v.const.ndim) + v.const.shape)
+            data = np.ascontiguousarray(data.transpose(channels_last_perm(like.rank)))
             return self.const(data, v.name + "_nhwc", dtype=data.dtype)
         return self.tensor(v)
 

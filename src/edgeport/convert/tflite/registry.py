@@ -94,6 +94,8 @@ def _dtype_reason(node: Node) -> str | None:
             continue
         if v.dtype.name in _UNQUANTIZED and not (v.is_const and node.op_type in ("Clip",)):
             return f"dtype:{v.dtype.name}_unquantized"
+        if v.dtype.name == "float16" and not v.is_const:  # TFLite keeps float16 for weights only
+            return "dtype:float16"
         if v.dtype.name == "bool" and node.op_type in _NO_BOOL:
             return "dtype:bool"
     return None

@@ -1,4 +1,5 @@
-"""The global layout pass: decide once, for every rank-4 value, NCHW or NHWC, with the fewest Transposes.
+"""The global layout pass: decide once, for every rank-3/4 value, channels-first or channels-last
+(NCHW or NHWC; [N,C,L] or [N,L,C]), with the fewest Transposes.
 
 Each operator says how it relates to layout (``classify(node)``, given by the
 converter's op table so the IR does not import it):
@@ -6,7 +7,8 @@ converter's op table so the IR does not import it):
 - ``"nhwc"``: works channels-last only (Conv, pools, Resize, LRN...): input 0
   wants NHWC, its outputs are NHWC.
 - ``"any"``: layout-agnostic (element-wise, activations, Concat, Split, Slice,
-  Pad, Reduce*, Softmax...): all rank-4 inputs and outputs share one layout;
+  Pad, Reduce*, Softmax..., and Reshapes that keep N and C, e.g. [N,C,H,W] -> [N,C,H*W]): all
+  rank-3/4 inputs and outputs share one layout;
   the lowering remaps axes and permutes broadcast constants.
 - ``"free"``: Transpose: input and output layouts are independent (the layout
   is folded into its permutation).
@@ -30,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from edgeport.ir._core import Graph, Node, Value
+from edgeport.ir._core import Graph, Node, Value, channels_last_perm
 from edgeport.ir.passes._manager import PassResult, register_pass
 
 __all__ = ["assign_layout", "min_cut", "cheap_relayout", "LAYOUT_TRANSPOSE"]
@@ -95,19 +97,31 @@ def min_cut(n: int, edges: list[tuple[int, int, int]], s: int, t: int) -> list[b
 
 
 def _is_var(v: Value | None) -> bool:
-    return v is not None and not v.is_const and v.rank == 4
+    return v is not None and not v.is_const and v.rank in (3, 4) and v.shape is not None
 
 
 def cheap_relayout(v: Value) -> bool:
     """True when NCHW <-> NHWC keeps the order of the non-unit dims: a free reshape, not a real transpose."""
-    if v.shape is None or len(v.shape) != 4:
+    if v.shape is None or len(v.shape) < 3:
         return False
-    return [i for i in (1, 2, 3) if v.shape[i] != 1] == [i for i in (2, 3, 1) if v.shape[i] != 1]
+    r = len(v.shape)
+    return [i for i in range(r) if v.shape[i] != 1] == [i for i in channels_last_perm(r) if v.shape[i] != 1]
+
+
+def _spatial_reshape(node: Node) -> bool:
+    """A Reshape/Squeeze/Unsqueeze/Flatten that keeps N and C and only regroups the spatial dims
+    (e.g. [N,C,H,W] -> [N,C,H*W], [N,C,L] -> [N,C,1,L]): a plain reshape in channels-last too."""
+    if node.op_type not in ("Reshape", "Squeeze", "Unsqueeze", "Flatten") or not node.inputs:
+        return False
+    x, y = node.inputs[0], node.outputs[0]
+    if not (_is_var(x) and _is_var(y)):
+        return False
+    return tuple(x.shape[:2]) == tuple(y.shape[:2])
 
 
 def _flatten_to_fc(node: Node) -> bool:
     """A Flatten/Reshape [N,C,H,W] -> [N,K] consumed only as input 0 of Gemm/MatMul with own constant weights."""
-    if node.op_type not in ("Flatten", "Reshape") or not _is_var(node.inputs[0]):
+    if node.op_type not in ("Flatten", "Reshape") or not _is_var(node.inputs[0]) or node.inputs[0].rank != 4:
         return False
     x, y = node.inputs[0], node.outputs[0]
     if y.rank != 2 or y.shape[0] != x.shape[0] or not y.users:
@@ -140,12 +154,18 @@ def _permute_fc_weights(node: Node) -> None:
 def _kinds(graph: Graph, classify: Callable[[Node], str]) -> dict[int, str]:
     kinds = {}
     for n in graph.nodes:
-        k = "any_in" if _flatten_to_fc(n) else classify(n)
+        if _flatten_to_fc(n):
+            kinds[id(n)] = "any_in"
+            continue
+        if _spatial_reshape(n):  # input and output ranks differ on purpose
+            kinds[id(n)] = "any"
+            continue
+        k = classify(n)
         if k == "any":
             out = n.outputs[0]
-            ok = out.rank == 4 and all(o.rank == 4 for o in n.outputs)
+            ok = _is_var(out) and all(o.rank == out.rank for o in n.outputs)
             for v in n.inputs:
-                if v is not None and not v.is_const and v.rank != 4 and int(np.prod(v.shape or (2,))) != 1:
+                if v is not None and not v.is_const and v.rank != out.rank and int(np.prod(v.shape or (2,))) != 1:
                     ok = False
             k = "any" if ok else "fixed"
         kinds[id(n)] = k
@@ -155,13 +175,13 @@ def _kinds(graph: Graph, classify: Callable[[Node], str]) -> dict[int, str]:
 @register_pass("assign_layout")
 def assign_layout(graph: Graph, classify: Callable[[Node], str], io_layout: str | None = "NHWC",
                   keep_source: frozenset[str] | set[str] = frozenset()) -> PassResult:
-    """Give each rank-4 value a layout and insert the LayoutTransposes that the choice needs.
+    """Give each rank-3/4 value a layout and insert the LayoutTransposes that the choice needs.
 
     ``keep_source`` names graph inputs/outputs that keep their source layout whatever ``io_layout``
     says (e.g. an input that is channels-last already).
     """
     io_default = 1 if io_layout == "NHWC" else 0
-    io_of = lambda v: 0 if v.name in keep_source else io_default  # noqa: E731
+    io_of = lambda v: 0 if v.name in keep_source or v.rank != 4 else io_default  # noqa: E731
     kinds = _kinds(graph, classify)
     idx: dict[int, int] = {}
     vals: list[Value] = []

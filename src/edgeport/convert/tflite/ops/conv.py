@@ -1,4 +1,5 @@
-"""Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: SPLIT + CONV_2D + CONCATENATION), ConvTranspose -> TRANSPOSE_CONV."""
+"""Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: SPLIT + CONV_2D + CONCATENATION),
+ConvTranspose -> TRANSPOSE_CONV."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeport.convert.tflite.registry import lower
+from edgeport.ir import channels_last_perm
 
 __all__ = ["UNARY", "BINARY", "COMPARE"]
 
@@ -144,7 +145,7 @@ def prelu(ctx, node):
     slope = node.inputs[1].const
     slope = slope.reshape((1,) * (out.rank - slope.ndim) + slope.shape)
     if out.layout == "NHWC":
-        slope = slope.transpose(0, 2, 3, 1)
+        slope = slope.transpose(channels_last_perm(out.rank))
     ctx.op("PRELU", [ctx.tensor(node.inputs[0]), ctx.const(np.ascontiguousarray(slope, node.inputs[0].dtype))],
            [ctx.tensor(out)])
 

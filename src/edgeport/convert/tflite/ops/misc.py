@@ -34,7 +34,7 @@ def cumsum(ctx, node):
                     reverse=bool(node.attrs.get("reverse", 0))))
 
 
-@lower("OneHot", layout="fixed", emits=("ONE_HOT", "CAST", "ADD", "FLOOR_MOD"),
+@lower("OneHot", layout="fixed", emits=("ONE_HOT", "CAST", "LESS", "MUL", "ADD"),
        check=lambda n: None if n.inputs[1].is_const and n.inputs[2].is_const else "nonconst_depth_values")
 def one_hot(ctx, node):
     # OneHot(indices, depth, values[off, on]) axis; negative indices count from depth
@@ -43,12 +43,18 @@ def one_hot(ctx, node):
     off, on = node.inputs[2].const.reshape(-1)[:2]
     ii = ctx.tensor(idx)
     shp = ctx.shape(ii)
-    i32 = ctx.temp(shp, np.int32, f"{node.name}_i32")
-    ctx.op("CAST", [ii], [i32])
-    wrapped = ctx.temp(shp, np.int32, f"{node.name}_wrapped")
-    ctx.op("FLOOR_MOD", [i32, ctx.const(np.array(depth, np.int32))], [wrapped])  # -1 -> depth - 1
-    ctx.op("ONE_HOT", [wrapped, ctx.i32(depth), ctx.const(np.array(on, y.dtype)), ctx.const(np.array(off, y.dtype))],
-           [ctx.tensor(y)], ctx.opts("OneHotOptions", axis=node.attrs.get("axis", -1)))
+    t = {k: ctx.temp(shp, np.bool_ if k == "neg" else np.int32, f"{node.name}_{k}")
+         for k in ("i32", "neg", "negi", "off", "w")}
+    # negative indices count from depth; others out of range stay so (an all-off row, as ONNX)
+    ctx.op("CAST", [ii], [t["i32"]])
+    ctx.op("LESS", [t["i32"], ctx.const(np.array(0, np.int32))], [t["neg"]])
+    ctx.op("CAST", [t["neg"]], [t["negi"]])
+    ctx.op("MUL", [t["negi"], ctx.const(np.array(depth, np.int32))], [t["off"]], ctx.opts("MulOptions"))
+    ctx.op("ADD", [t["i32"], t["off"]], [t["w"]], ctx.opts("AddOptions"))
+    axis = node.attrs.get("axis", -1)
+    axis = axis if axis == -1 else axis % y.rank
+    ctx.op("ONE_HOT", [t["w"], ctx.i32(depth), ctx.const(np.array(on, y.dtype)), ctx.const(np.array(off, y.dtype))],
+           [ctx.tensor(y)], ctx.opts("OneHotOptions", axis=axis))
 
 
 @lower("Mod", layout="any", emits=("FLOOR_MOD",),
@@ -76,7 +82,7 @@ def _check_in(node):
     return _float_only(node)
 
 
-@lower("InstanceNormalization", layout=lambda n: "any" if n.inputs[0].rank == 4 else "fixed",
+@lower("InstanceNormalization", layout="any",
        emits=("MEAN", "SUB", "MUL", "ADD", "RSQRT"), check=_check_in)
 def instance_norm(ctx, node):
     # InstanceNormalization(x, scale[C], B[C]) epsilon: normalize over the spatial axes per sample and channel

@@ -26,10 +26,12 @@ def _reduce_layout(node):
         return "any"
     x = node.inputs[0]
     axes = _axes(node)
-    if x.rank != 4 or axes is None:
+    if x.rank is None or x.rank < 3 or axes is None:
         return "fixed"
-    axes = {a % 4 for a in axes}
-    same = [a for a in range(4) if a not in axes] == [a for a in (0, 2, 3, 1) if a not in axes]
+    r = x.rank
+    axes = {a % r for a in axes}
+    last = (0, *range(2, r), 1)
+    same = [a for a in range(r) if a not in axes] == [a for a in last if a not in axes]
     return "any_in" if same else "fixed"
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from edgeport.convert.tflite.flatbuffer import schema
 from edgeport.convert.tflite.registry import lower
-from edgeport.ir import NHWC_PERM
+from edgeport.ir import channels_last_perm
 from edgeport.ir.passes.assign_layout import cheap_relayout
 
 __all__ = ["reshape", "transpose", "layout_transpose", "concat", "split", "slice_", "pad"]
@@ -17,7 +17,7 @@ _IDENT = (0, 1, 2, 3)
 
 def _perm(v):
     """Physical axis j holds logical axis perm[j]."""
-    return NHWC_PERM if v.layout == "NHWC" and v.rank == 4 else tuple(range(v.rank))
+    return channels_last_perm(v.rank) if v.layout == "NHWC" else tuple(range(v.rank))
 
 
 def _const_input(node, i, attr=None):
@@ -52,7 +52,8 @@ def transpose(ctx, node):
 
 @lower("LayoutTranspose", layout="free", emits=("TRANSPOSE",), domains=("edgeport",))
 def layout_transpose(ctx, node):
-    perm = NHWC_PERM if node.attrs["to"] == "NHWC" else (0, 3, 1, 2)
+    to_last = channels_last_perm(node.inputs[0].rank)
+    perm = to_last if node.attrs["to"] == "NHWC" else tuple(int(i) for i in np.argsort(to_last))
     if cheap_relayout(node.inputs[0]):
         y = ctx.tensor(node.outputs[0])
         ctx.op("RESHAPE", [ctx.tensor(node.inputs[0]), ctx.i32(ctx.shape(y))], [y])
@@ -204,8 +205,17 @@ def depth_to_space(ctx, node):
         g = ctx.temp(ctx.shape(xi), node.inputs[0].dtype, f"{node.name}_dcr")
         ctx.op("GATHER", [xi, ctx.const(perm)], [g], ctx.opts("GatherOptions", axis=3))
         xi = g
-    ctx.op(name, [xi], [ctx.tensor(node.outputs[0])],
-           ctx.opts(name.title().replace("_", "") + "Options", blockSize=node.attrs["blocksize"]))
+    opts = ctx.opts(name.title().replace("_", "") + "Options", blockSize=node.attrs["blocksize"])
+    yi = ctx.tensor(node.outputs[0])
+    if node.op_type == "SpaceToDepth" and node.attrs.get("mode", "DCR") == "CRD":
+        b = node.attrs["blocksize"]
+        c = node.inputs[0].shape[1]
+        perm = np.array([(q % (b * b)) * c + q // (b * b) for q in range(c * b * b)], np.int32)
+        t = ctx.temp(ctx.shape(yi), node.inputs[0].dtype, f"{node.name}_dcr")
+        ctx.op(name, [xi], [t], opts)
+        ctx.op("GATHER", [t, ctx.const(perm)], [yi], ctx.opts("GatherOptions", axis=3))
+        return
+    ctx.op(name, [xi], [yi], opts)
 
 
 @lower("ChannelShuffle", layout="any", emits=("RESHAPE", "TRANSPOSE"), domains=("edgeport",))

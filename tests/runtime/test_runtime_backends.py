@@ -7,8 +7,8 @@ import pytest
 
 from edgeport.errors import InputMismatchError
 from edgeport.runtime import load
-from conftest import B, C, W, mlp_reference
-from tflite_fixture import reference as fc_add_reference
+from runtime_models import B, C, W, mlp_reference
+from fc_add_fixture import reference as fc_add_reference
 
 X = np.random.default_rng(7).standard_normal((3, 3)).astype(np.float32)
 

@@ -80,6 +80,10 @@ def onnx_to_tflite(source, input_shapes=None, keep_io_layout: bool = False, meta
         report.inputs_after = _specs(graph.inputs, True)
         report.outputs_after = _specs(graph.outputs, True)
         report.io_layout = "source" if keep_io_layout else "NHWC"
+        wide = [v.name for v in list(graph.inputs) + list(graph.outputs) if v.dtype is not None and v.dtype.itemsize == 8
+                and v.dtype.kind == "f"]
+        if wide:
+            report.warnings.append(f"float64 tensors become float32 in TFLite: {', '.join(wide)}")
     return model
 
 

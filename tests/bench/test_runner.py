@@ -70,7 +70,8 @@ def test_two_backends_side_by_side_with_profiles(tiny_onnx):
 def test_litert_row_and_profile_note(tiny_tflite, tiny_onnx):
     cmp = benchmark([tiny_tflite, tiny_onnx], warmup=1, runs=5, profile_ops=True)
     assert [r.backend for r in cmp] == ["litert", "onnxruntime"]
-    assert cmp[0].op_profile == [] and "not available" in cmp[0].op_profile_note
+    assert [(op["index"], op["op_type"]) for op in cmp[0].op_profile] == [(0, "RELU")]  # isolated-op profile
+    assert "sum of ops" in cmp[0].op_profile_note and "whole model" in cmp[0].op_profile_note
 
 
 def test_real_inputs_are_used(tiny_onnx, tmp_path, monkeypatch):

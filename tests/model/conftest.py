@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tflite_fixture  # noqa: E402
-from model_fixtures import TinyNet, make_onnx_conv  # noqa: E402,F401
+from tests.model.model_fixtures import TinyNet, make_onnx_conv  # noqa: F401
+from tests.support import tflite_builder as tflite_fixture
 
 
 @pytest.fixture(scope="session")

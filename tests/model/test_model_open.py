@@ -90,10 +90,9 @@ def test_tflite_signature_matches_interpreter(tflite_conv_path):
 
 
 def test_tflite_fc_and_dynamic_batch(tmp_path):
-    import tflite_fixture
 
     path = tmp_path / "dyn.tflite"
-    tflite_fixture.fc_softmax_model(path, dynamic_batch=True)
+    tb.fc_softmax_model(path, dynamic_batch=True)
     m = open_model(path)
     assert m.inputs[0].shape == ("batch", 4) and m.outputs[0].shape == ("batch", 3)
     r = m.inspect()
@@ -158,7 +157,6 @@ def test_pt2_dynamic_batch(tmp_path):
 
 
 def test_tflite_depthwise_macs(tmp_path):
-    import tflite_fixture
     from ai_edge_litert import schema_py_generated as s
     from ai_edge_litert.interpreter import Interpreter
 
@@ -166,13 +164,13 @@ def test_tflite_depthwise_macs(tmp_path):
     opts = s.DepthwiseConv2DOptionsT()
     opts.padding, opts.strideW, opts.strideH, opts.depthMultiplier = s.Padding.VALID, 1, 1, 1
     opts.dilationWFactor = opts.dilationHFactor = 1
-    path = tflite_fixture.build_model(
+    path = tb.build_model(
         tmp_path / "dw.tflite",
-        [tflite_fixture._tensor("x", [1, 8, 8, 4], 0), tflite_fixture._tensor("w", [1, 3, 3, 4], 1),
-         tflite_fixture._tensor("b", [4], 2), tflite_fixture._tensor("y", [1, 6, 6, 4], 0)],
-        [tflite_fixture._buffer(), tflite_fixture._buffer(w), tflite_fixture._buffer(np.zeros(4, np.float32))],
-        [tflite_fixture._opcode(s.BuiltinOperator.DEPTHWISE_CONV_2D)],
-        [tflite_fixture._op(0, [0, 1, 2], [3], s.BuiltinOptions.DepthwiseConv2DOptions, opts)], [0], [3])
+        [tb.tensor("x", [1, 8, 8, 4], 0), tb.tensor("w", [1, 3, 3, 4], 1),
+         tb.tensor("b", [4], 2), tb.tensor("y", [1, 6, 6, 4], 0)],
+        [tb.buffer(), tb.buffer(w), tb.buffer(np.zeros(4, np.float32))],
+        [tb.opcode(s.BuiltinOperator.DEPTHWISE_CONV_2D)],
+        [tb.op(0, [0, 1, 2], [3], s.BuiltinOptions.DepthwiseConv2DOptions, opts)], [0], [3])
     it = Interpreter(model_path=str(path))
     it.allocate_tensors()
     it.set_tensor(it.get_input_details()[0]["index"], np.ones((1, 8, 8, 4), np.float32))

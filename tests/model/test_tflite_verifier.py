@@ -6,7 +6,6 @@ import struct
 
 import numpy as np
 import pytest
-import tflite_fixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ai_edge_litert import schema_py_generated as s
@@ -14,14 +13,15 @@ from ai_edge_litert import schema_py_generated as s
 from edgeport.errors import ModelFormatError
 from edgeport.model import check_file
 from edgeport.model._flatbuffer import FlatBufferError, Verifier
+from tests.support import tflite_builder as tb
 
 
 def _fc_parts():
-    tensors = [tflite_fixture._tensor("x", [1, 4], 0), tflite_fixture._tensor("w", [3, 4], 1),
-               tflite_fixture._tensor("y", [1, 3], 0)]
-    buffers = [tflite_fixture._buffer(), tflite_fixture._buffer(np.ones((3, 4), np.float32))]
-    ops = [tflite_fixture._op(0, [0, 1, -1], [2])]
-    return tensors, buffers, [tflite_fixture._opcode(s.BuiltinOperator.FULLY_CONNECTED)], ops
+    tensors = [tb.tensor("x", [1, 4], 0), tb.tensor("w", [3, 4], 1),
+               tb.tensor("y", [1, 3], 0)]
+    buffers = [tb.buffer(), tb.buffer(np.ones((3, 4), np.float32))]
+    ops = [tb.op(0, [0, 1, -1], [2])]
+    return tensors, buffers, [tb.opcode(s.BuiltinOperator.FULLY_CONNECTED)], ops
 
 
 @pytest.mark.parametrize("breaker,match", [
@@ -36,7 +36,7 @@ def _fc_parts():
 def test_semantic_errors(tmp_path, breaker, match):
     parts = _fc_parts()
     breaker(*parts)
-    p = tflite_fixture.build_model(tmp_path / "bad.tflite", *parts, [0], [2])
+    p = tb.build_model(tmp_path / "bad.tflite", *parts, [0], [2])
     with pytest.raises(ModelFormatError, match=match):
         check_file(p)
 
@@ -44,7 +44,7 @@ def test_semantic_errors(tmp_path, breaker, match):
 def test_valid_fixture_passes_and_runs(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
-    p = tflite_fixture.build_model(tmp_path / "ok.tflite", *_fc_parts(), [0], [2])
+    p = tb.build_model(tmp_path / "ok.tflite", *_fc_parts(), [0], [2])
     check_file(p)
     it = Interpreter(model_path=str(p))
     it.allocate_tensors()
@@ -86,7 +86,7 @@ def test_constant_subgraph_input_is_rejected_because_litert_segfaults(tmp_path):
     import sys
 
     tensors, buffers, opcodes, ops = _fc_parts()
-    p = tflite_fixture.build_model(tmp_path / "const_in.tflite", tensors, buffers, opcodes, ops, [1], [2])
+    p = tb.build_model(tmp_path / "const_in.tflite", tensors, buffers, opcodes, ops, [1], [2])
     with pytest.raises(ModelFormatError, match="holds constant data but is a subgraph input"):
         check_file(p)
     child = ("import numpy as np, sys\nfrom ai_edge_litert.interpreter import Interpreter\n"

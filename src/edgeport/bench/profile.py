@@ -11,8 +11,10 @@ inference: one busy moment on a shared machine does not make a node look slow).
   ``*_kernel_time`` events of every run after the first are summed per node.
 * openvino: ``PERF_COUNT`` -> ``InferRequest.profiling_info`` (``real_time`` of the
   nodes whose status is EXECUTED).
-* litert: the ai_edge_litert Python API exposes no op profiler, so the result says
-  so (:class:`ProfileUnavailable`) instead of inventing numbers.
+* litert: the ai_edge_litert Python API exposes no op profiler, so every operator is
+  cut into a single-op model and timed alone, interleaved with the whole model
+  (:mod:`edgeport.bench.profile_litert`). The rows come back as :class:`ProfileRows`,
+  a list whose ``note`` says sum/whole and what isolated timings miss.
 """
 
 from __future__ import annotations
@@ -25,22 +27,34 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["OpProfile", "ProfileUnavailable", "op_profiler", "profile_ops", "by_op_type", "PROFILERS"]
+__all__ = ["OpProfile", "ProfileRows", "ProfileUnavailable", "op_profiler", "profile_ops", "by_op_type", "PROFILERS"]
 
 
 @dataclass(frozen=True)
 class OpProfile:
     """One node: time per inference in ms (median per call x calls per inference), its share of the
-    profiled total in percent, and calls per inference."""
+    profiled total in percent, calls per inference, and the node's index where the backend numbers
+    its nodes (LiteRT: operator index in the main subgraph; None elsewhere)."""
 
     name: str
     op_type: str
     time_ms: float
     percent: float
     calls: float
+    index: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class ProfileRows(list):
+    """A list of :class:`OpProfile` with a one-line ``note`` (how the rows were measured) and the
+    backend's own ``summary`` record (e.g. :class:`edgeport.bench.profile_litert.LiteRTProfile`)."""
+
+    def __init__(self, rows=(), note: str | None = None, summary: Any = None):
+        super().__init__(rows)
+        self.note = note
+        self.summary = summary
 
 
 class ProfileUnavailable(Exception):
@@ -147,6 +161,7 @@ def _profile_ov(path: str, feeds, runs: int, threads: int | None) -> list[OpProf
 
 @op_profiler("litert")
 def _profile_litert(path: str, feeds, runs: int, threads: int | None) -> list[OpProfile]:
-    raise ProfileUnavailable(
-        "per-op profile not available for this backend (the ai_edge_litert Python API has no op profiler; "
-        "the C++ benchmark_model --enable_op_profiling=true has one)")
+    from edgeport.bench.profile_litert import profile_litert
+
+    prof = profile_litert(path, feeds, runs=runs, threads=threads)
+    return ProfileRows(prof.rows, note=prof.note(), summary=prof)

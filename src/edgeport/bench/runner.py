@@ -152,8 +152,10 @@ def benchmark_one(path: str | Path, backend: str | None = None, threads: int | N
         try:
             rows = _profile_ops(path, backend_used, feeds, runs=min(max(runs, 1), 20), threads=threads)
             result.op_profile = [r.to_dict() for r in rows]
+            notes = [getattr(rows, "note", None)]  # how the rows were measured (LiteRT: isolated ops, sum/whole)
             if accel != "cpu":
-                result.op_profile_note = f"the per-op profile ran on the CPU, the timed runs on {accel}"
+                notes.append(f"the per-op profile ran on the CPU, the timed runs on {accel}")
+            result.op_profile_note = "; ".join(n for n in notes if n) or None
         except ProfileUnavailable as e:
             result.op_profile_note = str(e)
         tick(per)

@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         return 130
+    except OSError as e:  # the file system said no (permissions, missing folder, disk full): a user error
+        if debug:
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        err_console.print(f"[bold red]error:[/] {e.strerror or type(e).__name__}{where} "
+                          "(check the path, its permissions and the free space)", highlight=False, soft_wrap=True)
+        return 2
     except Exception as e:
         if debug:
             raise

@@ -56,6 +56,13 @@ def _cells(r, q) -> list[str]:
             f"{r.throughput_per_s:.0f}", rss, ratio]
 
 
+def _by_type(rows: list[dict]) -> list[tuple[str, float]]:
+    from edgeport.bench.profile import OpProfile, by_op_type
+
+    fields = ("name", "op_type", "time_ms", "percent", "calls")
+    return [(g.op_type, g.percent) for g in by_op_type([OpProfile(**{k: op[k] for k in fields}) for op in rows])]
+
+
 def render_comparison(cmp, top: int = 10) -> None:
     """Print the comparison table, machine line, fallbacks and per-op profiles."""
     rows = [_cells(r, q) for r, q in zip(cmp.results, cmp.ratios())]
@@ -93,12 +100,15 @@ def render_comparison(cmp, top: int = 10) -> None:
         if r.op_profile:
             p = Table(title=f"top {min(top, len(r.op_profile))} ops: {tag(r)}",
                       title_justify="left", header_style="bold")
-            for col in ("NODE", "OP", "MS/INF", "%", "CALLS"):
+            numbered = any(op.get("index") is not None for op in r.op_profile)  # LiteRT: operator index
+            for col in ("#",) * numbered + ("NODE", "OP", "MS/INF", "%", "CALLS"):
                 p.add_column(col, justify="left" if col in ("NODE", "OP") else "right")
             for op in r.op_profile[:top]:
-                p.add_row(escape(op["name"]), escape(op["op_type"]), f"{op['time_ms']:.4f}", f"{op['percent']:.1f}",
-                          f"{op['calls']:g}")
+                p.add_row(*([str(op.get("index", ""))] if numbered else []), escape(op["name"]), escape(op["op_type"]),
+                          f"{op['time_ms']:.4f}", f"{op['percent']:.1f}", f"{op['calls']:g}")
             console.print(p)
+            kinds = _by_type(r.op_profile)
+            console.print("by op type: " + escape(", ".join(f"{t} {pct:.1f}%" for t, pct in kinds[:top])), highlight=False)
 
 
 @app.command()
@@ -125,6 +135,12 @@ def bench(
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot} is not a .png file", hint="use --plot FILE.png")
     inputs = _parse_inputs(input_)
+    from edgeport._fileio import check_output_path
+
+    sources = [*models, data, *inputs.values()]
+    for opt, out in (("--json", None if json_out == "-" else json_out), ("--plot", plot)):
+        if out:
+            check_output_path(out, inputs=sources, option=opt)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
         task = bar.add_task("bench", total=None)

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from edgeport._fileio import check_output_path
 from edgeport.cli._common import app, console, err_console, print_json
 from edgeport.errors import QualityBudgetError, UsageError
 
@@ -97,6 +98,7 @@ def quantize_cmd(
     """Quantize a model (fp16, dynamic int8, full int8, int16x8) with calibration and diagnosis."""
     from edgeport.compress import quantize
 
+    check_output_path(output, inputs=[model, calib, eval_data])
     with _progress(not as_json) as cb:
         try:
             rep = quantize(model, output, mode=mode, calib=calib, per_channel=per_channel, method=method,
@@ -115,6 +117,12 @@ def quantize_cmd(
         _render_quant(rep)
 
 
+def _class_file(model_class: str) -> Optional[str]:
+    """The .py file of a ``file.py:Class`` spec (an input the output must not replace)."""
+    head = model_class.rpartition(":")[0]
+    return head if head.endswith(".py") else None
+
+
 def _torch_model(model_class: str, weights: Optional[Path]):
     from edgeport.compress._torchio import load_module
 
@@ -126,7 +134,13 @@ def _example(data: Optional[str], shape: Optional[str]):
     import torch
 
     if shape:
-        return torch.rand(*[int(s) for s in shape.split(",")])
+        try:
+            dims = [int(s) for s in shape.split(",")]
+        except ValueError:
+            dims = []
+        if not dims or any(d < 1 for d in dims):
+            raise UsageError(f"bad --input-shape {shape!r}", hint="give positive comma-separated sizes, e.g. 1,3,224,224")
+        return torch.rand(*dims)
     if data:
         from edgeport.compress._torchio import load_xy
 
@@ -152,6 +166,7 @@ def prune_cmd(
     from edgeport.compress._torchio import save_module
     from edgeport.compress.prune import prune_channels, prune_magnitude
 
+    check_output_path(output, inputs=[_class_file(model_class), weights, data])
     m = _torch_model(model_class, weights)
     ex = _example(data, input_shape)
     with _progress(not as_json) as cb:
@@ -186,6 +201,7 @@ def cluster_cmd(
     """Weight clustering by k-means: N shared values per layer; reports the compressed size."""
     from edgeport.compress.cluster import cluster
 
+    check_output_path(output, inputs=[model, _class_file(model), weights])
     target = model if model.endswith(".onnx") else _torch_model(model, weights)
     rep = cluster(target, clusters, output, min_elements=min_elements)
     if as_json:
@@ -218,6 +234,8 @@ def distill_cmd(
     from edgeport.compress._torchio import save_module
     from edgeport.compress.distill import distill
 
+    check_output_path(output, inputs=[teacher, _class_file(teacher), _class_file(student), data, teacher_weights,
+                                      student_weights])
     t_model = teacher if Path(teacher).suffix in (".onnx", ".tflite", ".xml") else _torch_model(teacher, teacher_weights)
     s_model = _torch_model(student, student_weights)
     with _progress(not as_json) as cb:
@@ -250,6 +268,9 @@ def optimize_cmd(
     """Try fp16 / dynamic / int8 / mixed variants; keep the fastest (or smallest) within the budget."""
     from edgeport.compress import optimize
 
+    check_output_path(output, inputs=[model, eval_data, calib])
+    if plot is not None:
+        check_output_path(plot, inputs=[model, eval_data, calib, output], option="--plot")
     with _progress(not as_json) as cb:
         try:
             rep = optimize(model, output, eval_data, max_drop=max_drop, calib=calib, metric=metric,

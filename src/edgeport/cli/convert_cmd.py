@@ -30,8 +30,10 @@ def convert_command(
     as_json: bool = typer.Option(False, "--json", help="Print the conversion report as JSON."),
 ) -> None:
     """Convert a model (ONNX -> TFLite with edgeport's own converter; verified against the source)."""
+    from edgeport._fileio import check_output_path
     from edgeport.convert import convert
 
+    check_output_path(output, inputs=[model, data])
     ctx = console.status(f"converting {model}...", spinner="dots") if not as_json else _Null()
     with ctx:
         report = convert(model, output, input_shapes=input_shape or None, keep_io_layout=keep_io_layout,

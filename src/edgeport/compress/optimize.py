@@ -69,6 +69,10 @@ def optimize(model: str | os.PathLike, output: str | os.PathLike, eval_data, *, 
              progress: Callable[[str, int, int], None] | None = None) -> OptimizeReport:
     """See the module docstring. ``variants`` restricts the names tried; ``objective``: latency | size."""
     budget = _parse_drop(max_drop)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UsageError(f"threads must be a positive integer, got {threads!r}", hint="e.g. --threads 1")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise UsageError(f"runs must be a positive integer, got {runs!r}", hint="e.g. --runs 50")
     if objective not in ("latency", "size"):
         raise UsageError(f"unknown objective {objective!r}", hint="use latency or size")
     step = progress or (lambda *_: None)

@@ -32,11 +32,14 @@ Progress = Callable[[str, int, int], None]
 def _parse_drop(max_drop) -> float | None:
     if max_drop is None:
         return None
-    if isinstance(max_drop, str):
-        s = max_drop.strip()
-        v = float(s.rstrip("%")) / 100 if s.endswith("%") else float(s)
-    else:
-        v = float(max_drop)
+    try:
+        if isinstance(max_drop, str):
+            s = max_drop.strip()
+            v = float(s.rstrip("%")) / 100 if s.endswith("%") else float(s)
+        else:
+            v = float(max_drop)
+    except (TypeError, ValueError):
+        raise UsageError(f"bad max-drop {max_drop!r}", hint="give a fraction (0.01) or a percentage (1%)") from None
     if not 0 <= v <= 1:
         raise UsageError(f"max-drop {max_drop!r} is out of range", hint="give a fraction (0.01) or a percentage (1%)")
     return v

@@ -57,6 +57,10 @@ def load(path, backend: str | None = None, accelerator: str = "auto", threads: i
     The file is verified by :func:`edgeport.model.check_file` before any native code reads it.
     """
     p = Path(path)
+    if p.is_dir():
+        from edgeport.model import sniff_format
+
+        sniff_format(p)  # raises the model layer's "is a folder" error (with the OpenVINO .xml hint)
     if not p.is_file():
         raise ModelFormatError(f"model file not found: {p}", hint="check the path")
     if accelerator not in ACCELERATORS:

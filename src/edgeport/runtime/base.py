@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeport.errors import BackendUnavailableError, InputMismatchError, UsageError
+from edgeport.errors import BackendUnavailableError, EdgeportError, InputMismatchError, UsageError
 from edgeport.model.spec import TensorSpec
 
 __all__ = [
@@ -347,7 +347,20 @@ class Session:
         Returns a dict output name -> numpy array (owned by the caller). Raises InputMismatchError
         before native code when the feeds do not match :attr:`inputs`.
         """
-        return self._run(self._check_feeds(feeds))
+        checked = self._check_feeds(feeds)
+        if not self._unknown_rank:
+            return self._run(checked)
+        try:
+            return self._run(checked)
+        except EdgeportError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the file records no shapes, so only the native call can tell
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+            why = (lines[-1] if lines else type(e).__name__)[:300]
+            names = ", ".join(repr(n) for n in self.unknown_shapes)
+            raise InputMismatchError(
+                f"{self.path.name}: the model rejected input(s) {names} (their shape is not recorded in the "
+                f"file): {why}", hint="feed arrays of the shape the model was traced/exported with") from e
 
     __call__ = run
 

@@ -1,9 +1,9 @@
 """Fuse the channel shuffle ``Reshape([N,g,C/g,H,W]) -> Transpose(0,2,1,3,4) -> Reshape([N,C,H,W])``
 into one ``ChannelShuffle`` node (domain ``edgeport``, attribute ``groups``).
 
-The fused node is layout-agnostic: in NHWC it lowers to RESHAPE [N,H,W,g,C/g],
-TRANSPOSE (0,1,2,4,3), RESHAPE, so a ShuffleNet keeps its one Transpose per
-shuffle and needs no layout Transposes around it.
+The fused node is layout-agnostic: it is a permutation of the channel axis and
+lowers to one GATHER along it (in NHWC, the last axis), so a ShuffleNet needs
+no TRANSPOSE at all, neither for the shuffle nor for the layout around it.
 """
 
 from __future__ import annotations

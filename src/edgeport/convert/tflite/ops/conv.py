@@ -11,6 +11,8 @@ from edgeport.convert.tflite.registry import lower
 __all__ = ["conv", "conv_transpose", "spatial_padding", "pad_input"]
 
 SAME, VALID = schema.Padding.SAME, schema.Padding.VALID
+import os
+_NATIVE_GROUPS = os.environ.get("EP_NG") == "1"
 
 
 def _pads(node, in_hw, k, s, d):
@@ -98,6 +100,12 @@ def conv(ctx, node):
                         fusedActivationFunction=act)
         ctx.op("DEPTHWISE_CONV_2D", [xi, ctx.const(w.transpose(1, 2, 3, 0), f"{node.name}_filter"),
                                      ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=2)
+    elif _NATIVE_GROUPS:
+        # CONV_2D runs grouped convolutions itself (filter [O, kh, kw, C/g]; groups = C / filter depth)
+        opts = ctx.opts("Conv2DOptions", padding=padding, strideH=s[0], strideW=s[1], dilationHFactor=d[0],
+                        dilationWFactor=d[1], fusedActivationFunction=act)
+        ctx.op("CONV_2D", [xi, ctx.const(w.transpose(0, 2, 3, 1), f"{node.name}_filter"),
+                           ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=6)
     else:
         n, ph, pw, _ = ctx.shape(xi)
         parts = [ctx.temp([n, ph, pw, cpg], np.float32, f"{node.name}_in{i}") for i in range(g)]

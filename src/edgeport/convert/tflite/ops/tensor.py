@@ -218,23 +218,30 @@ def depth_to_space(ctx, node):
     ctx.op(name, [xi], [yi], opts)
 
 
-@lower("ChannelShuffle", layout="any", emits=("RESHAPE", "TRANSPOSE"), domains=("edgeport",))
+@lower("ChannelShuffle", layout="any", emits=("GATHER",), domains=("edgeport",))
 def channel_shuffle(ctx, node):
-    # edgeport.ChannelShuffle(x[N,C,H,W]) groups=g (from ir.passes.fuse_channel_shuffle)
+    # edgeport.ChannelShuffle(x[N,C,H,W]) groups=g (from ir.passes.fuse_channel_shuffle): a permutation of
+    # the channel axis, so one GATHER with a constant index vector in any layout (no TRANSPOSE, no RESHAPE).
+    # Output channel j = a*g + b (a < C/g, b < g) reads input channel b*(C/g) + a.
     x, y = node.inputs[0], node.outputs[0]
     g = node.attrs["groups"]
-    n, c, h, w = x.shape
-    xi, yi = ctx.tensor(x), ctx.tensor(y)
-    if x.layout == "NHWC":
+    c = x.shape[1]
+    import os
+    if os.environ.get("EP_T") == "1":
+        n, c, h, w = x.shape
+        xi, yi = ctx.tensor(x), ctx.tensor(y)
         split, perm = [n, h, w, g, c // g], [0, 1, 2, 4, 3]
         dst = [n, h, w, c // g, g]
-    else:
-        split, perm, dst = [n, g, c // g, h, w], [0, 2, 1, 3, 4], [n, c // g, g, h, w]
-    a = ctx.temp(split, x.dtype, f"{node.name}_split")
-    b = ctx.temp(dst, x.dtype, f"{node.name}_swapped")
-    ctx.op("RESHAPE", [xi, ctx.i32(split)], [a])
-    ctx.op("TRANSPOSE", [a, ctx.i32(perm)], [b], ctx.opts("TransposeOptions"))
-    ctx.op("RESHAPE", [b, ctx.i32(ctx.shape(yi))], [yi])
+        a = ctx.temp(split, x.dtype, f"{node.name}_split")
+        b = ctx.temp(dst, x.dtype, f"{node.name}_swapped")
+        ctx.op("RESHAPE", [xi, ctx.i32(split)], [a])
+        ctx.op("TRANSPOSE", [a, ctx.i32(perm)], [b], ctx.opts("TransposeOptions"))
+        ctx.op("RESHAPE", [b, ctx.i32(ctx.shape(yi))], [yi])
+        return
+    j = np.arange(c)
+    index = ((j % g) * (c // g) + j // g).astype(np.int32)
+    ctx.op("GATHER", [ctx.tensor(x), ctx.const(index, f"{node.name}_index")], [ctx.tensor(y)],
+           ctx.opts("GatherOptions", axis=ctx.axis(x, 1)))
 
 
 @lower("Shape", layout="fixed", emits=("SHAPE",),

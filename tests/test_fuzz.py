@@ -23,9 +23,8 @@ import edgeport
 from edgeport.errors import ModelFormatError
 from edgeport.model import check_file
 
-sys.path.insert(0, str(Path(__file__).parent / "model"))
-import tflite_fixture  # noqa: E402
-from model_fixtures import TinyNet, make_onnx_conv  # noqa: E402
+from tests.model.model_fixtures import TinyNet, make_onnx_conv
+from tests.support import tflite_builder as tflite_fixture
 
 N_MUTANTS = 1000
 _SPECIAL = [0x00, 0xFF, 0x7F, 0x80, 0x01, 0xFE]

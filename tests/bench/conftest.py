@@ -7,6 +7,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.support.tflite_builder import relu_model as tiny_tflite_model  # x[1,16] -> RELU -> y
+
 
 def tiny_conv_model(path, h: int = 8, w: int = 8, c: int = 1):
     """x[1,c,h,w] -> Conv(4, 3x3, pad 1) -> Relu -> GlobalAveragePool -> Flatten -> y[1,4]; fixed weights."""
@@ -48,34 +50,6 @@ def tiny_onnx(tmp_path):
 @pytest.fixture
 def add_onnx(tmp_path):
     return two_input_model(tmp_path / "add.onnx")
-
-
-def tiny_tflite_model(path, n: int = 16):
-    """x[1,n] float32 -> RELU -> y[1,n], written with the TFLite schema's object API (no TensorFlow)."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as s
-
-    def tensor(name, buf):
-        t = s.TensorT()
-        t.name, t.shape, t.type, t.buffer = name, [1, n], s.TensorType.FLOAT32, buf
-        return t
-
-    code = s.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.RELU
-    code.version = 1
-    op = s.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
-    sg = s.SubGraphT()
-    sg.tensors, sg.inputs, sg.outputs, sg.operators, sg.name = [tensor("x", 1), tensor("y", 2)], [0], [1], [op], "main"
-    model = s.ModelT()
-    model.version, model.operatorCodes, model.subgraphs = 3, [code], [sg]
-    model.buffers = [s.BufferT(), s.BufferT(), s.BufferT()]
-    model.description = "tiny relu"
-    b = flatbuffers.Builder(1024)
-    b.Finish(model.Pack(b), file_identifier=b"TFL3")
-    with open(path, "wb") as f:
-        f.write(b.Output())
-    return path
 
 
 @pytest.fixture

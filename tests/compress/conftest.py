@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.compress.onnx_builder import onnx_cnn
-from tests.compress.tflite_builder import small_cnn
+from tests.support.tflite_builder import small_cnn
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from edgeport.compress.evaluate import cosine
 from edgeport.compress.tflite import _fb
 from edgeport.compress.tflite.interp import make_interpreter, run_interpreter
 from edgeport.errors import CalibrationDataError, QualityBudgetError, UsageError
-from tests.compress.tflite_builder import small_cnn
+from tests.support.tflite_builder import small_cnn
 
 
 def _outputs(path, xs):

@@ -33,7 +33,8 @@ EXCLUDES: dict[str, str] = {
     r"gradient|test_adagrad|test_adam|test_momentum|test_nesterov|training|_train_": _TRAIN,
     r"test_nllloss|test_sce_|negativeloglikelihood|softmaxcrossentropy": "loss functions: training-only, " + _TRAIN,
     # random
-    r"bernoulli|random|multinomial|dropout_default_mask|dropout_.*_mask|training_dropout": _RANDOM,
+    # ("_random" in a name like test_reduce_sum_keepdims_random means fixed random data: those run)
+    r"bernoulli|test_random|multinomial|dropout_default_mask|dropout_.*_mask|training_dropout": _RANDOM,
     # control flow
     r"test_if_|test_loop|test_scan|test_range_.*_expanded|affine_grid.*expanded": _CTRL,
     # dtypes
@@ -51,7 +52,12 @@ EXCLUDES: dict[str, str] = {
         "quantized ONNX ops: edgeport quantizes with its own compress step, not from QDQ graphs"),
     r"test_cast_.*(FLOAT16_to|to_FLOAT16)|castlike_.*FLOAT16|test_cast_no_saturate|saturate": (
         "float16 I/O and saturating casts: TFLite float16 tensors are weights-only"),
-    r"_empty_set|zero_size|_empty_input|_empty_axes_input_noop": "zero-size tensors: not representable in TFLite",
+    # pytorch-operator Add tests export torch.empty()-style inputs: float64 garbage (5.9e+199, 1.4e+228 next to
+    # denormals like 6.9e-310) that float32 cannot hold (inf / 0), checked with numpy on test_data_set_0
+    r"test_operator_add_broadcast|test_operator_add_size1_(right_|singleton_)?broadcast|test_operator_addconstant":
+        "float64 inputs with uninitialized values (|x| up to 1e+228 and denormals) that float32 cannot hold",
+    r"_empty_set|zero_size|_empty_input|_empty_axes_input_noop|test_tri[lu]_zero":
+        "zero-size tensors: not representable in TFLite",
 }
 
 SLOW: tuple[str, ...] = (

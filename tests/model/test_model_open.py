@@ -9,6 +9,7 @@ import pytest
 
 import edgeport
 from edgeport.model import open_model
+from tests.support import tflite_builder as tb
 
 CONV_MACS_ONNX = 4 * 8 * 8 * (3 * 3 * 3)  # Conv out [1,4,8,8] (pad 1) x 27 MACs each
 MATMUL_MACS_ONNX = 1 * 2 * 4
@@ -142,7 +143,7 @@ def test_content_beats_extension(onnx_path, tflite_fc_path, tmp_path):
 
 def test_pt2_dynamic_batch(tmp_path):
     torch = pytest.importorskip("torch")
-    from model_fixtures import TinyNet
+    from tests.model.model_fixtures import TinyNet
 
     net, _ = TinyNet.make()
     ep = torch.export.export(net, (torch.randn(2, 3, 8, 8),), dynamic_shapes={"x": {0: torch.export.Dim("batch")}})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -11,9 +10,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fc_add_fixture import fc_add_model  # noqa: E402
-from runtime_models import B, C, W, mlp_reference, make_mlp_onnx, make_two_input_onnx  # noqa: E402,F401
+from tests.runtime.runtime_models import B, C, W, mlp_reference, make_mlp_onnx, make_two_input_onnx  # noqa: F401
+from tests.support.tflite_builder import fc_add_model
 
 
 @pytest.fixture(scope="session")

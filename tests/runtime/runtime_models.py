@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -11,8 +10,6 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fc_add_fixture import fc_add_model  # noqa: E402
 
 RNG = np.random.default_rng(1234)
 W = RNG.standard_normal((4, 3)).astype(np.float32)  # [out, in]

@@ -15,8 +15,8 @@ import pytest
 
 from edgeport.errors import BackendUnavailableError
 from edgeport.runtime import Fallback, load
-from runtime_models import B, C, W, mlp_reference
-from fc_add_fixture import reference as fc_add_reference
+from tests.runtime.runtime_models import B, C, W, mlp_reference
+from tests.support.tflite_builder import fc_add_reference
 
 X = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float32)
 

@@ -9,7 +9,7 @@ import edgeport
 from edgeport.errors import BackendUnavailableError, InputMismatchError, ModelFormatError, UsageError
 from edgeport.runtime import (Fallback, Session, available_backends, backend_status, backends_for_format, load,
                               random_inputs)
-from runtime_models import mlp_reference
+from tests.runtime.runtime_models import mlp_reference
 
 
 def test_registry_lists_all_four_backends():

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from edgeport.cli.app import main
-from runtime_models import mlp_reference
+from tests.runtime.runtime_models import mlp_reference
 
 
 def test_run_json_with_input_file(models, tmp_path, capsys):

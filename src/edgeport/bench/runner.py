@@ -75,6 +75,18 @@ def _check(path: Path) -> str:
     return fmt
 
 
+def _timed(run: Callable, feeds, n: int, step: int, tick: Callable[[int], None], done: int) -> np.ndarray:
+    """Time ``n`` calls of ``run(feeds)`` in ns; report progress every ``step`` calls (``done`` runs before these)."""
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        t0 = time.perf_counter_ns()
+        run(feeds)
+        out[i] = time.perf_counter_ns() - t0
+        if i % step == 0:
+            tick(done + i)
+    return out
+
+
 def benchmark_one(path: str | Path, backend: str | None = None, threads: int | None = None, warmup: int = 10,
                   runs: int = 200, inputs: Mapping[str, Any] | None = None, data: str | Path | None = None,
                   memory: bool = True, profile_ops: bool = False, progress: Progress | None = None,
@@ -108,20 +120,8 @@ def benchmark_one(path: str | Path, backend: str | None = None, threads: int | N
             run(feeds)
             first_ns = time.perf_counter_ns() - t0
             tick(1)
-            warm = np.empty(warmup, dtype=np.int64)
-            for i in range(warmup):
-                t0 = time.perf_counter_ns()
-                run(feeds)
-                warm[i] = time.perf_counter_ns() - t0
-                if i % step == 0:
-                    tick(2 + i)
-            samples = np.empty(runs, dtype=np.int64)
-            for i in range(runs):
-                t0 = time.perf_counter_ns()
-                run(feeds)
-                samples[i] = time.perf_counter_ns() - t0
-                if i % step == 0:
-                    tick(1 + warmup + i + 1)
+            warm = _timed(run, feeds, warmup, step, tick, done=2)
+            samples = _timed(run, feeds, runs, step, tick, done=2 + warmup)
             tick(1 + warmup + runs)
             backend_used = session.backend
             accel = getattr(session, "accelerator", "cpu") or "cpu"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import List, Optional
 
 import typer
@@ -34,7 +35,7 @@ def convert_command(
     from edgeport.convert import convert
 
     check_output_path(output, inputs=[model, data])
-    ctx = console.status(f"converting {model}...", spinner="dots") if not as_json else _Null()
+    ctx = console.status(f"converting {model}...", spinner="dots") if not as_json else contextlib.nullcontext()
     with ctx:
         report = convert(model, output, input_shapes=input_shape or None, keep_io_layout=keep_io_layout,
                          verify=not no_verify, data=data, layerwise=layerwise, tolerance=tolerance)
@@ -42,14 +43,6 @@ def convert_command(
         print_json(report.to_dict())
     else:
         render_conversion(report)
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _spec(s) -> str:

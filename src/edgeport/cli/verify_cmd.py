@@ -5,6 +5,7 @@ Exit code 0 when every output is within tolerance, 1 when one is beyond it, 2 on
 
 from __future__ import annotations
 
+import contextlib
 from typing import Optional
 
 import typer
@@ -30,7 +31,7 @@ def verify_command(
     """Run A and B on the same inputs and compare them (max abs, max rel, cosine per output)."""
     from edgeport.convert.verify import verify
 
-    with console.status("running both models...", spinner="dots") if not as_json else _null():
+    with console.status("running both models...", spinner="dots") if not as_json else contextlib.nullcontext():
         report = verify(a, b, data=data, layerwise=layerwise, tolerance=tolerance, seed=seed,
                         backend_a=backend_a, backend_b=backend_b)
     if as_json:
@@ -39,14 +40,6 @@ def verify_command(
         render_report(report)
     if not report.passed:
         raise typer.Exit(1)
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _status(ok: bool) -> str:

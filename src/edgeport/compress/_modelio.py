@@ -23,15 +23,9 @@ def model_format(path: str | os.PathLike) -> str:
     p = Path(path)
     if not p.is_file():
         raise ModelFormatError(f"model not found: {p}", hint="check the path")
-    try:
-        from edgeport.model import sniff_format
-    except ImportError:
-        sniff_format = None
-    if sniff_format is not None:
-        return sniff_format(str(p))
-    if p.suffix.lower() in FORMATS:
-        return FORMATS[p.suffix.lower()]
-    raise ModelFormatError(f"unknown model format: {p}", hint="use a .onnx, .tflite or OpenVINO .xml model")
+    from edgeport.model import sniff_format
+
+    return sniff_format(str(p))
 
 
 def output_format(path: str | os.PathLike) -> str:

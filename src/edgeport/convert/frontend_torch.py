@@ -48,10 +48,9 @@ def load_pt2(path: str | os.PathLike):
     path = Path(path)
     if not path.exists():
         raise ModelFormatError(f"model not found: {path}", hint="check the path")
-    with contextlib.suppress(ImportError):
-        from edgeport.model import check_file  # type: ignore[attr-defined]
+    from edgeport.model import check_file
 
-        check_file(path, "pt2")
+    check_file(path, "pt2")
     try:
         ep = torch.export.load(str(path))
     except Exception as e:  # noqa: BLE001 - torch raises many types for bad archives
@@ -136,7 +135,7 @@ def _export(model, args, out_path: Path, dynamo: bool, opset: int, input_names, 
         kwargs["verbose"] = False
         kwargs["report"] = False
     sink = io.StringIO()
-    with atomic_path(out_path, suffix=".onnx") as tmp, contextlib.redirect_stdout(sink):
+    with atomic_path(out_path, suffix=".onnx") as tmp, contextlib.redirect_stdout(sink), _quiet_exporter_logs():
         if dynamo:
             program = torch.onnx.export(model, args, **kwargs)
             if program is None:
@@ -146,6 +145,20 @@ def _export(model, args, out_path: Path, dynamo: bool, opset: int, input_names, 
         else:
             torch.onnx.export(model, args, str(tmp), **kwargs)
         _check_onnx(tmp)
+
+
+@contextlib.contextmanager
+def _quiet_exporter_logs():
+    """Hide the exporter's "torchvision is not installed. Skipping torchvision::nms" warnings (noise for users)."""
+    import logging
+
+    log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _too_big(program) -> bool:

@@ -6,7 +6,6 @@ place (``.bin`` first, ``.xml`` last), so a reader never sees an ``.xml`` withou
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -50,10 +49,9 @@ def onnx_to_openvino(onnx_path: str | os.PathLike, out_xml: str | os.PathLike,
         raise UsageError(f"OpenVINO output must end in .xml: {out_xml}", hint="e.g. model.xml (model.bin is written beside it)")
     if not onnx_path.exists():
         raise ModelFormatError(f"model not found: {onnx_path}", hint="check the path")
-    with contextlib.suppress(ImportError):
-        from edgeport.model import check_file  # type: ignore[attr-defined]
+    from edgeport.model import check_file
 
-        check_file(onnx_path, "onnx")
+    check_file(onnx_path, "onnx")
     try:
         import openvino as ov
     except ImportError:

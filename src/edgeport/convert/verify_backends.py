@@ -27,7 +27,6 @@ from edgeport.model.spec import TensorSpec, guess_layout
 
 __all__ = ["Runner", "open_runner", "model_format", "Layer"]
 
-_EXT_FORMAT = {".onnx": "onnx", ".tflite": "tflite", ".xml": "openvino", ".pt2": "pt2", ".pt": "torchscript"}
 _ORT_TYPES = {
     "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
     "tensor(int8)": "int8", "tensor(uint8)": "uint8", "tensor(int16)": "int16", "tensor(uint16)": "uint16",
@@ -64,23 +63,14 @@ def model_format(path: Path) -> str:
     """The format of a model file (content first, via edgeport.model; the extension otherwise)."""
     if not path.exists():
         raise ModelFormatError(f"model not found: {path}", hint="check the path")
-    try:
-        from edgeport.model import sniff_format  # type: ignore[attr-defined]
-    except ImportError:
-        sniff_format = None
-    if sniff_format is not None:
-        return sniff_format(path)
-    fmt = _EXT_FORMAT.get(path.suffix.lower())
-    if fmt is None:
-        raise ModelFormatError(f"unknown model format: {path}", hint="use .onnx, .tflite, .xml, .pt2 or .pt")
-    return fmt
+    from edgeport.model import sniff_format
+
+    return sniff_format(path)
 
 
 def _check_file(path: Path, fmt: str) -> None:
-    try:
-        from edgeport.model import check_file  # type: ignore[attr-defined]
-    except ImportError:
-        return
+    from edgeport.model import check_file
+
     check_file(path, fmt)
 
 

@@ -55,6 +55,9 @@ def check_zip(path: Path, expect: str | None = None) -> tuple[str, str]:
             prefixes = {n.split("/", 1)[0] for n in names}
             if len(prefixes) != 1 or any(n.startswith("/") or ".." in n.split("/") for n in names):
                 raise _bad(path, "the zip archive does not have one top-level folder like a PyTorch archive")
+            encrypted = next((i.filename for i in infos if i.flag_bits & 0x1), None)
+            if encrypted is not None:  # zipfile would raise RuntimeError("password required") on read
+                raise _bad(path, f"zip member {encrypted!r} is marked encrypted, which PyTorch never writes")
             bad = z.testzip()
             if bad is not None:
                 raise _bad(path, f"zip member {bad!r} is corrupted (CRC mismatch)")

@@ -60,17 +60,9 @@ def op_name(model: "S.ModelT", op: "S.OperatorT") -> str:
 
 def opcode_index(model: "S.ModelT", name: str, version: int = 1) -> int:
     """Index of the opcode for builtin ``name`` (added if missing); its version is raised to ``version``."""
-    code = getattr(S.BuiltinOperator, name)
-    for i, oc in enumerate(model.operatorCodes):
-        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == code:
-            oc.version = max(oc.version or 1, version)
-            return i
-    oc = S.OperatorCodeT()
-    oc.builtinCode = code
-    oc.deprecatedBuiltinCode = min(code, 127)
-    oc.version = version
-    model.operatorCodes.append(oc)
-    return len(model.operatorCodes) - 1
+    from edgeport.convert.tflite.flatbuffer import opcode_index as _opcode_index
+
+    return _opcode_index(model, getattr(S.BuiltinOperator, name), version)
 
 
 def tensor_array(model: "S.ModelT", t: "S.TensorT") -> np.ndarray | None:

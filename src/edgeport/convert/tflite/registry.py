@@ -80,7 +80,8 @@ def classify(node: Node) -> str:
 # silently computes something else): only data movement may touch such tensors unquantized.
 _MOVEMENT = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Gather",
              "Identity", "Dropout", "Cast", "CastLike", "Tile", "Expand", "LayoutTranspose", "ChannelShuffle",
-             "DepthToSpace", "SpaceToDepth", "Shape", "Size", "Pad", "Where", "Max", "Min"}
+             "DepthToSpace", "SpaceToDepth", "Shape", "Size", "Pad", "Where", "Max", "Min", "Trilu",
+             "GatherElements"}
 _UNQUANTIZED = {"int8", "uint8", "int16", "uint16"}
 _NO_BOOL = {"ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean", "ReduceProd", "ArgMax", "ArgMin", "Add", "Sub",
             "Mul", "Div", "Sum", "Softmax"}

@@ -19,6 +19,7 @@ DEFAULT_PIPELINE = [
     "fold_constants",
     "fuse_activations",
     "fuse_gelu",
+    "fuse_mish",
     "fuse_channel_shuffle",
     "remove_dead",
 ]

@@ -32,6 +32,7 @@ _MODULES = {
     "fuse_activations": "fuse_activations",
     "assign_layout": "assign_layout",
     "fuse_gelu": "fuse_gelu",
+    "fuse_mish": "fuse_mish",
     "lift_1d": "lift_1d",
     "fuse_channel_shuffle": "fuse_channel_shuffle",
 }

@@ -1,7 +1,7 @@
 """Fuse Relu / Relu6 (Clip 0..6) / Clip(-1, 1) into the op before it (TFLite fused_activation_function).
 
 Targets: Conv, Gemm, MatMul with constant 2-D weights (they become
-FULLY_CONNECTED), Add, Sub, Mul, Div. The producer gets the attribute
+FULLY_CONNECTED), Add, Sub, Mul, Div, and Sum of two or more inputs (a chain of ADDs). The producer gets the attribute
 ``_fused_activation`` ("RELU", "RELU6", "RELU_N1_TO_1") and takes over the
 activation's output value (so its name survives).
 """
@@ -15,7 +15,7 @@ from edgeport.ir.passes._manager import PassResult, register_pass
 
 __all__ = ["fuse_activations", "activation_kind"]
 
-_TARGETS = {"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div"}
+_TARGETS = {"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Sum"}
 
 
 def _clip_bounds(node: Node):
@@ -47,6 +47,8 @@ def _fusable(prev: Node, graph: Graph) -> bool:
     out = prev.outputs[0]
     if out.dtype is not None and out.dtype != np.float32:
         return False
+    if prev.op_type == "Sum" and sum(v is not None for v in prev.inputs) < 2:
+        return False  # a one-input Sum is a copy (RESHAPE), which has no fused activation
     if prev.op_type == "MatMul":
         w = prev.input(1)
         return w is not None and w.is_const and w.const.ndim == 2

@@ -1,4 +1,4 @@
-"""Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: SPLIT + CONV_2D + CONCATENATION),
+"""Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: one CONV_2D with a [O, kh, kw, C/g] filter),
 ConvTranspose -> TRANSPOSE_CONV."""
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from edgeport.convert.tflite.registry import lower
 __all__ = ["conv", "conv_transpose", "spatial_padding", "pad_input"]
 
 SAME, VALID = schema.Padding.SAME, schema.Padding.VALID
-import os
-_NATIVE_GROUPS = os.environ.get("EP_NG") == "1"
 
 
 def _pads(node, in_hw, k, s, d):
@@ -70,7 +68,7 @@ def _check_conv(node):
     return None
 
 
-@lower("Conv", layout="nhwc", emits=("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "SPLIT", "CONCATENATION"),
+@lower("Conv", layout="nhwc", emits=("CONV_2D", "DEPTHWISE_CONV_2D", "PAD"),
        check=_check_conv)
 def conv(ctx, node):
     # Conv(X[N,C,H,W], W[O,C/g,kh,kw], B[O]?) group, strides, pads, dilations, auto_pad
@@ -100,27 +98,13 @@ def conv(ctx, node):
                         fusedActivationFunction=act)
         ctx.op("DEPTHWISE_CONV_2D", [xi, ctx.const(w.transpose(1, 2, 3, 0), f"{node.name}_filter"),
                                      ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=2)
-    elif _NATIVE_GROUPS:
-        # CONV_2D runs grouped convolutions itself (filter [O, kh, kw, C/g]; groups = C / filter depth)
+    else:
+        # CONV_2D runs grouped convolutions itself (filter [O, kh, kw, C/g]; groups = C / filter depth),
+        # XNNPACK included: one op instead of SPLIT + g CONV_2D + CONCATENATION, same latency
         opts = ctx.opts("Conv2DOptions", padding=padding, strideH=s[0], strideW=s[1], dilationHFactor=d[0],
                         dilationWFactor=d[1], fusedActivationFunction=act)
         ctx.op("CONV_2D", [xi, ctx.const(w.transpose(0, 2, 3, 1), f"{node.name}_filter"),
                            ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=6)
-    else:
-        n, ph, pw, _ = ctx.shape(xi)
-        parts = [ctx.temp([n, ph, pw, cpg], np.float32, f"{node.name}_in{i}") for i in range(g)]
-        ctx.op("SPLIT", [ctx.i32(3), xi], parts, ctx.opts("SplitOptions", numSplits=g))
-        oy = ctx.shape(yi)
-        og = o // g
-        outs = []
-        for i in range(g):
-            oi = ctx.temp([oy[0], oy[1], oy[2], og], np.float32, f"{node.name}_out{i}")
-            opts = ctx.opts("Conv2DOptions", padding=padding, strideH=s[0], strideW=s[1], dilationHFactor=d[0],
-                            dilationWFactor=d[1], fusedActivationFunction=act)  # CONCATENATION ignores it
-            ctx.op("CONV_2D", [parts[i], ctx.const(w[i * og:(i + 1) * og].transpose(0, 2, 3, 1)),
-                               ctx.const(bias[i * og:(i + 1) * og])], [oi], opts)
-            outs.append(oi)
-        ctx.op("CONCATENATION", outs, [yi], ctx.opts("ConcatenationOptions", axis=3))
 
 
 def _check_convt(node):

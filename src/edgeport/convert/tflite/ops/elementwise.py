@@ -11,7 +11,7 @@ import numpy as np
 from edgeport.convert.tflite.registry import lower
 from edgeport.ir import channels_last_perm
 
-__all__ = ["UNARY", "BINARY", "COMPARE"]
+__all__ = ["UNARY", "BINARY", "COMPARE", "emit_softplus"]
 
 # ONNX op -> TFLite builtin, one input one output, no options
 UNARY = {
@@ -163,20 +163,37 @@ def hard_sigmoid(ctx, node):
     ctx.op("RELU_0_TO_1", [b], [y])
 
 
-@lower("Softplus", layout="any", emits=("ABS", "NEG", "EXP", "ADD", "LOG", "RELU"), check=_float_only)
-def softplus(ctx, node):
-    # stable: log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|))
-    y = ctx.tensor(node.outputs[0])
-    xi = ctx.tensor(node.inputs[0])
-    shape = ctx.shape(y)
-    t = [ctx.temp(shape, np.float32, f"{node.name}_t{i}") for i in range(6)]
-    ctx.op("ABS", [xi], [t[0]])
+# Added to LOG(u) and to u - 1 in log1p: absorbed exactly by any nonzero float32 value of either (both are
+# >= 2**-24 then), and turns 0/0 into y when 1 + y rounds to 1.
+_TINY = np.float32(1e-30)
+
+
+def emit_softplus(ctx, x_idx: int, out_idx: int, shape, name: str) -> None:
+    """softplus(x) = relu(x) + log1p(exp(-|x|)), log1p(y) done accurately in float32 (Kahan):
+    u = 1 + y; log1p(y) = y * log(u) / (u - 1), = y when u == 1. The plain log(1 + y) loses the low
+    bits of y: about 1e-3 relative error at x = -10, where softplus(x) ~ 4.5e-5."""
+    t = [ctx.temp(shape, np.float32, f"{name}_sp{i}") for i in range(10)]
+    one, tiny = ctx.const(np.float32(1.0)), ctx.const(_TINY)
+    ctx.op("ABS", [x_idx], [t[0]])
     ctx.op("NEG", [t[0]], [t[1]])
-    ctx.op("EXP", [t[1]], [t[2]])
-    ctx.op("ADD", [t[2], ctx.const(np.float32(1.0))], [t[3]], ctx.opts("AddOptions"))
-    ctx.op("LOG", [t[3]], [t[4]])
-    ctx.op("RELU", [xi], [t[5]])
-    ctx.op("ADD", [t[5], t[4]], [y], ctx.opts("AddOptions"))
+    ctx.op("EXP", [t[1]], [t[2]])                                     # y
+    ctx.op("ADD", [t[2], one], [t[3]], ctx.opts("AddOptions"))        # u = 1 + y
+    ctx.op("SUB", [t[3], one], [t[4]], ctx.opts("SubOptions"))        # u - 1 (exact)
+    ctx.op("ADD", [t[4], tiny], [t[5]], ctx.opts("AddOptions"))
+    ctx.op("LOG", [t[3]], [t[6]])
+    ctx.op("ADD", [t[6], tiny], [t[7]], ctx.opts("AddOptions"))
+    ctx.op("DIV", [t[7], t[5]], [t[8]], ctx.opts("DivOptions"))       # log(u) / (u - 1), 1 when u == 1
+    ctx.op("MUL", [t[2], t[8]], [t[9]], ctx.opts("MulOptions"))       # log1p(y)
+    r = ctx.temp(shape, np.float32, f"{name}_relu")
+    ctx.op("RELU", [x_idx], [r])
+    ctx.op("ADD", [r, t[9]], [out_idx], ctx.opts("AddOptions"))
+
+
+@lower("Softplus", layout="any", emits=("ABS", "NEG", "EXP", "ADD", "SUB", "LOG", "DIV", "MUL", "RELU"),
+       check=_float_only)
+def softplus(ctx, node):
+    y = ctx.tensor(node.outputs[0])
+    emit_softplus(ctx, ctx.tensor(node.inputs[0]), y, ctx.shape(y), node.name)
 
 
 @lower("Elu", layout="any", emits=("ELU", "MAXIMUM", "MINIMUM", "MUL", "ADD"), check=_float_only)

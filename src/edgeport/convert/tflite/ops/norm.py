@@ -1,4 +1,5 @@
-"""Normalization and composite activations: LayerNormalization (decomposed), Gelu -> GELU, Pow, TopK."""
+"""Normalization and composite activations: LayerNormalization and RMSNormalization (decomposed), Gelu -> GELU,
+Pow, TopK."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from edgeport.convert.tflite.registry import lower
 
-__all__ = ["layer_norm", "gelu", "power", "topk"]
+__all__ = ["layer_norm", "gelu", "power", "topk", "rms_norm"]
 
 
 def _check_ln(node):
@@ -113,3 +114,30 @@ def topk(ctx, node):
         ctx.op("NEG", [top], [vi])
     if i32 != ii:
         ctx.op("CAST", [i32], [ii])
+
+
+def _check_rms(node):
+    x = node.inputs[0]
+    if x.dtype is not None and x.dtype != np.float32:
+        return f"dtype:{x.dtype}"
+    return None
+
+
+@lower("RMSNormalization", layout="fixed", emits=("MUL", "MEAN", "ADD", "RSQRT"), check=_check_rms)
+def rms_norm(ctx, node):
+    # RMSNormalization(X, Scale) axis=-1, epsilon (opset 23): x / sqrt(mean(x^2 over axis..) + eps) * scale
+    x, scale, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    axis = node.attrs.get("axis", -1) % x.rank
+    shp = list(x.shape)
+    red = [1 if i >= axis else d for i, d in enumerate(shp)]
+    name = node.name
+    xi = ctx.tensor(x)
+    sq, ms, mse, r, norm = (ctx.temp(s, np.float32, f"{name}_{k}") for s, k in
+                            ((shp, "sq"), (red, "ms"), (red, "ms_eps"), (red, "rrms"), (shp, "norm")))
+    ctx.op("MUL", [xi, xi], [sq], ctx.opts("MulOptions"))
+    ctx.op("MEAN", [sq, ctx.i32(list(range(axis, x.rank)))], [ms], ctx.opts("ReducerOptions", keepDims=True))
+    ctx.op("ADD", [ms, ctx.const(np.float32(node.attrs.get("epsilon", 1e-5)))], [mse], ctx.opts("AddOptions"))
+    ctx.op("RSQRT", [mse], [r])
+    ctx.op("MUL", [xi, r], [norm], ctx.opts("MulOptions"))
+    si = ctx.const(scale.const.astype(np.float32), f"{name}_scale") if scale.is_const else ctx.tensor(scale)
+    ctx.op("MUL", [norm, si], [ctx.tensor(y)], ctx.opts("MulOptions"))

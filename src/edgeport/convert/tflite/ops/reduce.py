@@ -129,19 +129,29 @@ def softmax(ctx, node):
     ctx.op("TRANSPOSE", [t2, ctx.i32(inv)], [yi], ctx.opts("TransposeOptions"))
 
 
-@lower("ArgMax", "ArgMin", layout="fixed", emits=("ARG_MAX", "ARG_MIN", "RESHAPE"),
-       check=lambda n: "attr:select_last_index" if n.attrs.get("select_last_index", 0) else None)
+@lower("ArgMax", "ArgMin", layout="fixed", emits=("ARG_MAX", "ARG_MIN", "RESHAPE", "REVERSE_V2", "SUB"))
 def argmax(ctx, node):
+    # select_last_index=1: the first extremum of x reversed along axis, counted from the end: (n - 1) - i
     x, y = node.inputs[0], node.outputs[0]
     axis = node.attrs.get("axis", 0) % x.rank
     name = "ARG_MAX" if node.op_type == "ArgMax" else "ARG_MIN"
+    last = bool(node.attrs.get("select_last_index", 0))
     yi = ctx.tensor(y)
     out_shape = [d for i, d in enumerate(x.shape) if i != axis]
     keep = node.attrs.get("keepdims", 1)
-    dst = ctx.temp(out_shape, y.dtype, f"{node.name}_arg") if keep else yi
-    ctx.op(name, [ctx.tensor(x), ctx.i32([axis])], [dst],
+    xi = ctx.tensor(x)
+    if last:
+        rev = ctx.temp(list(x.shape), x.dtype, f"{node.name}_reversed")
+        ctx.op("REVERSE_V2", [xi, ctx.i32([axis])], [rev])
+        xi = rev
+    dst = ctx.temp(out_shape, y.dtype, f"{node.name}_arg") if keep or last else yi
+    ctx.op(name, [xi, ctx.i32([axis])], [dst],
            ctx.opts("ArgMaxOptions" if name == "ARG_MAX" else "ArgMinOptions",
                     outputType=__import__("edgeport.convert.tflite.flatbuffer", fromlist=["tensor_type"]
                                           ).tensor_type(y.dtype)))
+    if last:
+        fwd = ctx.temp(out_shape, y.dtype, f"{node.name}_fromlast") if keep else yi
+        ctx.op("SUB", [ctx.const(np.array(x.shape[axis] - 1, y.dtype)), dst], [fwd], ctx.opts("SubOptions"))
+        dst = fwd
     if keep:
         ctx.op("RESHAPE", [dst, ctx.i32(ctx.shape(yi))], [yi])

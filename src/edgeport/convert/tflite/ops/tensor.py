@@ -1,5 +1,5 @@
 """Shape and data movement: Reshape/Flatten/Squeeze/Unsqueeze -> RESHAPE, Transpose, Concat, Split, Slice,
-Pad, Gather, Tile, Expand, DepthToSpace/SpaceToDepth, and the layout pass's LayoutTranspose."""
+Pad, Gather, GatherElements, Tile, Expand, DepthToSpace/SpaceToDepth, and the layout pass's LayoutTranspose."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from edgeport.convert.tflite.registry import lower
 from edgeport.ir import channels_last_perm
 from edgeport.ir.passes.assign_layout import cheap_relayout
 
-__all__ = ["reshape", "transpose", "layout_transpose", "concat", "split", "slice_", "pad"]
+__all__ = ["reshape", "transpose", "layout_transpose", "concat", "split", "slice_", "pad", "gather_elements"]
 
 _IDENT = (0, 1, 2, 3)
 
@@ -175,6 +175,36 @@ def gather(ctx, node):
     ctx.op("GATHER", [ctx.tensor(x), ii], [ctx.tensor(node.outputs[0])], ctx.opts("GatherOptions", axis=axis))
 
 
+@lower("GatherElements", layout="fixed", emits=("GATHER_ND", "CAST", "FLOOR_MOD", "RESHAPE", "CONCATENATION"))
+def gather_elements(ctx, node):
+    # GatherElements(data, indices) axis: out[i..] = data[i.. with i[axis] = indices[i..]]. GATHER_ND with full
+    # coordinates: constant grids for the other axes, the (wrapped) indices for ``axis``.
+    x, idx, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    r = x.rank
+    axis = node.attrs.get("axis", 0) % r
+    shp = list(idx.shape)
+    grids = np.stack(np.meshgrid(*[np.arange(d) for d in shp], indexing="ij"), -1).astype(np.int32)
+    if idx.is_const:
+        coords = grids.copy()
+        coords[..., axis] = np.mod(idx.const.astype(np.int64), x.shape[axis]).astype(np.int32)
+        ci = ctx.const(coords, f"{node.name}_coords")
+    else:
+        ii = ctx.tensor(idx)
+        if idx.dtype != np.int32:
+            cast = ctx.temp(shp, np.int32, f"{node.name}_idx32")
+            ctx.op("CAST", [ii], [cast])
+            ii = cast
+        wrapped, col = ctx.temp(shp, np.int32, f"{node.name}_wrapped"), ctx.temp(shp + [1], np.int32, f"{node.name}_col")
+        ctx.op("FLOOR_MOD", [ii, ctx.const(np.array(x.shape[axis], np.int32))], [wrapped])  # -1 -> dim - 1
+        ctx.op("RESHAPE", [wrapped, ctx.i32(shp + [1])], [col])
+        parts = ([ctx.const(np.ascontiguousarray(grids[..., :axis]), f"{node.name}_lead")] if axis > 0 else []) + [col]
+        if axis < r - 1:
+            parts.append(ctx.const(np.ascontiguousarray(grids[..., axis + 1:]), f"{node.name}_trail"))
+        ci = ctx.temp(shp + [r], np.int32, f"{node.name}_coords")
+        ctx.op("CONCATENATION", parts, [ci], ctx.opts("ConcatenationOptions", axis=r))
+    ctx.op("GATHER_ND", [ctx.tensor(x), ci], [ctx.tensor(y)])
+
+
 @lower("Tile", layout="fixed", emits=("TILE",),
        check=lambda n: None if n.inputs[1].is_const else "nonconst_repeats")
 def tile(ctx, node):
@@ -218,30 +248,24 @@ def depth_to_space(ctx, node):
     ctx.op(name, [xi], [yi], opts)
 
 
-@lower("ChannelShuffle", layout="any", emits=("GATHER",), domains=("edgeport",))
+@lower("ChannelShuffle", layout="any", emits=("RESHAPE", "TRANSPOSE"), domains=("edgeport",))
 def channel_shuffle(ctx, node):
-    # edgeport.ChannelShuffle(x[N,C,H,W]) groups=g (from ir.passes.fuse_channel_shuffle): a permutation of
-    # the channel axis, so one GATHER with a constant index vector in any layout (no TRANSPOSE, no RESHAPE).
-    # Output channel j = a*g + b (a < C/g, b < g) reads input channel b*(C/g) + a.
+    # edgeport.ChannelShuffle(x[N,C,H,W]) groups=g, left by ir.passes.fuse_channel_shuffle when it could not
+    # fold it into a Conv. RESHAPE [N, HW, g, C/g] -> 4-D TRANSPOSE -> RESHAPE: unlike a GATHER on the channel
+    # axis (which XNNPACK does not take, doubling a ShuffleNet's CPU latency), it stays in the delegate.
     x, y = node.inputs[0], node.outputs[0]
     g = node.attrs["groups"]
-    c = x.shape[1]
-    import os
-    if os.environ.get("EP_T") == "1":
-        n, c, h, w = x.shape
-        xi, yi = ctx.tensor(x), ctx.tensor(y)
-        split, perm = [n, h, w, g, c // g], [0, 1, 2, 4, 3]
-        dst = [n, h, w, c // g, g]
-        a = ctx.temp(split, x.dtype, f"{node.name}_split")
-        b = ctx.temp(dst, x.dtype, f"{node.name}_swapped")
-        ctx.op("RESHAPE", [xi, ctx.i32(split)], [a])
-        ctx.op("TRANSPOSE", [a, ctx.i32(perm)], [b], ctx.opts("TransposeOptions"))
-        ctx.op("RESHAPE", [b, ctx.i32(ctx.shape(yi))], [yi])
-        return
-    j = np.arange(c)
-    index = ((j % g) * (c // g) + j // g).astype(np.int32)
-    ctx.op("GATHER", [ctx.tensor(x), ctx.const(index, f"{node.name}_index")], [ctx.tensor(y)],
-           ctx.opts("GatherOptions", axis=ctx.axis(x, 1)))
+    n, c, h, w = x.shape
+    xi, yi = ctx.tensor(x), ctx.tensor(y)
+    if x.layout == "NHWC":
+        split, perm, dst = [n, h * w, g, c // g], [0, 1, 3, 2], [n, h * w, c // g, g]
+    else:
+        split, perm, dst = [n, g, c // g, h * w], [0, 2, 1, 3], [n, c // g, g, h * w]
+    a = ctx.temp(split, x.dtype, f"{node.name}_split")
+    b = ctx.temp(dst, x.dtype, f"{node.name}_swapped")
+    ctx.op("RESHAPE", [xi, ctx.i32(split)], [a])
+    ctx.op("TRANSPOSE", [a, ctx.i32(perm)], [b], ctx.opts("TransposeOptions"))
+    ctx.op("RESHAPE", [b, ctx.i32(ctx.shape(yi))], [yi])
 
 
 @lower("Shape", layout="fixed", emits=("SHAPE",),

@@ -83,7 +83,18 @@ def ws(tmp_path_factory) -> Path:
     tfl[0:4] = (len(tfl) * 4).to_bytes(4, "little")  # root table offset past the end
     (d / "corrupt.tflite").write_bytes(bytes(tfl))
     (d / "model.xyz").write_bytes((d / "m.onnx").read_bytes()[:40])
+    torch.save({"w": torch.zeros(3)}, str(d / "ckpt.pt"))  # weights only, not a runnable model
+    import zipfile
+
+    with zipfile.ZipFile(d / "fake.pt", "w") as z:
+        z.writestr("a/readme.txt", "a zip, but no PyTorch archive")
+    (d / "page.xml").write_text("<html><body>not an IR</body></html>")
+    ext = onnx.load(str(d / "m.onnx"))
+    onnx.save(ext, str(d / "ext.onnx"), save_as_external_data=True, location="ext.data", size_threshold=0)
+    (d / "ext.data").unlink()  # the weights file went missing
+    (d / "link.onnx").symlink_to("m.onnx")
     np.save(d / "good.npy", np.ones((1, 4), np.float32))
+    np.savez(d / "multi.npz", a=np.ones((1, 4), np.float32), b=np.ones((1, 4), np.float32))
     np.save(d / "bad_shape.npy", np.ones((1, 5), np.float32))
     np.save(d / "bad_dtype.npy", np.ones((1, 4), np.int64))
     np.savez(d / "nan.npz", x=np.full((8, 4), np.nan, np.float32))
@@ -110,6 +121,13 @@ CASES = {
     "inspect-xml-without-bin": "inspect nobin.xml",
     "inspect-trunc-pt": "inspect trunc.pt",
     "inspect-trunc-pt2": "inspect trunc.pt2",
+    "inspect-torch-checkpoint": "inspect ckpt.pt",
+    "inspect-zip-not-torch": "inspect fake.pt",
+    "inspect-xml-not-ir": "inspect page.xml",
+    "inspect-bin-instead-of-xml": "inspect m.bin",
+    "inspect-external-data-missing": "inspect ext.onnx",
+    "run-external-data-missing": "run ext.onnx",
+    "run-torch-checkpoint": "run ckpt.pt",
     "run-text": "run notes.txt",
     "run-folder": "run adir",
     "run-missing": "run missing.onnx",
@@ -127,6 +145,7 @@ CASES = {
     "run-wrong-shape-pt2": "run m.pt2 -i input=bad_shape.npy",
     "run-npy-missing": "run m.onnx -i x=missing.npy",
     "run-npy-not-npy": "run m.onnx -i x=notes.txt",
+    "run-npz-without-the-input": "run m.onnx -i x=multi.npz",
     "run-input-syntax": "run m.onnx -i x",
     "run-threads-0": "run m.onnx --threads 0",
     "run-unknown-backend": "run m.onnx --backend nope",
@@ -155,6 +174,9 @@ CASES = {
     "convert-from-tflite": "convert m.tflite -o out.tflite",
     "convert-onto-input": "convert m.onnx -o m.onnx",
     "convert-onto-input-other-spelling": "convert m.onnx -o ./adir/../m.onnx",
+    "convert-onto-input-via-symlink": "convert m.onnx -o link.onnx",
+    "convert-external-data-missing": "convert ext.onnx -o out.tflite",
+    "quantize-openvino-onto-input": "quantize m.xml -o m.xml --mode fp16",
     "convert-unknown-ext": "convert m.onnx -o out.foo",
     "convert-output-folder": "convert m.onnx -o adir",
     "convert-output-under-file": "convert m.onnx -o notes.txt/out.tflite",
@@ -220,9 +242,9 @@ def test_bad_input_gives_one_line_exit_2_and_damages_nothing(ws, args, capsys, m
         warnings.simplefilter("ignore")
         rc = main(shlex.split(args))
     out, err = capsys.readouterr()
-    lines = [ln for ln in err.splitlines() if ln.strip()]
+    lines = err.splitlines()
     assert rc == 2, f"exit {rc}\nstdout: {out}\nstderr: {err}"
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err  # exactly one line, not even a blank one
     assert "(" in lines[0] and lines[0].rstrip().endswith(")"), f"no hint: {lines[0]}"  # ... (how to fix)
     assert "Traceback" not in out + err and "internal error" not in err
     after = _snapshot(ws)
@@ -272,3 +294,25 @@ def test_good_output_gets_normal_permissions(ws, tmp_path, capsys):
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
     assert [p.name for p in tmp_path.iterdir()] == ["ok.tflite"]  # no temporary file left beside it
+
+
+def test_atomic_write_refuses_a_folder_or_a_file_as_parent(tmp_path):
+    """The shared writer (used by every command, also the ones that do not pre-check) fails cleanly."""
+    from edgeport._fileio import atomic_write_bytes
+    from edgeport.errors import UsageError
+
+    (tmp_path / "f.txt").write_text("keep")
+    (tmp_path / "d").mkdir()
+    with pytest.raises(UsageError, match="it is a folder"):
+        atomic_write_bytes(tmp_path / "d", b"x")
+    with pytest.raises(UsageError, match="f.txt is a file, not a folder"):
+        atomic_write_bytes(tmp_path / "f.txt" / "sub" / "out.json", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "f.txt"] and (tmp_path / "f.txt").read_text() == "keep"
+
+
+def test_an_earlier_output_may_be_replaced(ws, tmp_path, capsys):
+    """Only inputs are protected: writing again onto a previous result (file or IR pair) is fine."""
+    for out in (tmp_path / "again.tflite", tmp_path / "again.xml"):
+        for _ in range(2):
+            assert main(["convert", str(ws / "m.onnx"), "-o", str(out), "--no-verify"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.bin", "again.tflite", "again.xml"]

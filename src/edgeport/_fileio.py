@@ -36,8 +36,17 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     The caller (or a library it calls) writes the file at the yielded path.
     On any exception the temporary file is removed and ``dest`` is untouched.
     """
+    from edgeport.errors import UsageError
+
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_dir():
+        raise UsageError(f"cannot write {dest}: it is a folder", hint="give a file path")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((a for a in dest.parents if a.exists() and not a.is_dir()), dest.parent)
+        raise UsageError(f"cannot write {dest}: {blocker} is a file, not a folder",
+                         hint="choose an output path in a folder") from None
     suffix = dest.suffix if suffix is None else suffix
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".tmp{suffix}", dir=dest.parent)
     os.close(fd)

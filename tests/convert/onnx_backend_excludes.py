@@ -38,7 +38,7 @@ EXCLUDES: dict[str, str] = {
     # control flow
     r"test_if_|test_loop|test_scan|test_range_.*_expanded|affine_grid.*expanded": _CTRL,
     # dtypes
-    r"double|float64|FLOAT64|DOUBLE|bfloat16|BFLOAT16|float8|FLOAT8|e4m3|e5m2|E4M3|E5M2|int4|INT4|uint4|UINT4"
+    r"double|float64|FLOAT64|DOUBLE|bfloat16|BFLOAT16|_bf16|float8|FLOAT8|e4m3|e5m2|E4M3|E5M2|int4|INT4|uint4|UINT4"
     r"|float4|FLOAT4|e2m1|E2M1|int2|INT2|uint2|UINT2|_uint16|_uint32|_uint64|UINT16|UINT32|UINT64|complex": _DTYPE,
     # other domains
     r"ai_onnx_ml|test_ml_|_ml_|array_feature_extractor|binarizer|tree_ensemble|svm|onehotencoder": _ML,

@@ -40,10 +40,8 @@ from onnx.backend.base import Backend, BackendRep
 from onnx.backend.test import BackendTest
 from onnx.backend.test.loader import load_model_tests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from onnx_backend_excludes import EXCLUDES, OUTSIDE_REGISTRY_OK, SLOW, reason_for  # noqa: E402
-
-from edgeport.errors import UnsupportedOpError  # noqa: E402
+from edgeport.errors import UnsupportedOpError
+from tests.convert.onnx_backend_excludes import EXCLUDES, OUTSIDE_REGISTRY_OK, SLOW, reason_for
 
 REFUSED = "refused by edgeport: "
 os.environ.setdefault("ONNX_HOME", str(Path(tempfile.gettempdir()) / "edgeport-onnx-home"))

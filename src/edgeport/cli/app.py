@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # the file system said no (permissions, missing folder, disk full): a user error
         if debug:
             raise
-        where = f": {e.filename}" if e.filename else ""
+        name = e.filename2 or e.filename  # os.replace(tmp, dest): name the destination, not the temporary file
+        where = f": {name}" if name else ""
         err_console.print(f"[bold red]error:[/] {e.strerror or type(e).__name__}{where} "
                           "(check the path, its permissions and the free space)", highlight=False, soft_wrap=True)
         return 2

@@ -142,7 +142,7 @@ def bench(
         if out:
             check_output_path(out, inputs=sources, option=opt)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bar:
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
         task = bar.add_task("bench", total=None)
 
         def progress(done: int, total: int, label: str) -> None:

@@ -29,10 +29,19 @@ def parse_inputs(items: list[str]) -> dict[str, np.ndarray]:
         if not p.is_file():
             raise UsageError(f"--input {name}: file not found: {p}", hint="pass an existing .npy file")
         try:
-            feeds[name] = np.load(p, allow_pickle=False)
+            loaded = np.load(p, allow_pickle=False)
         except Exception as e:
             raise InputMismatchError(f"--input {name}: cannot read {p} as .npy ({type(e).__name__})",
                                      hint="save arrays with numpy.save") from e
+        if isinstance(loaded, np.lib.npyio.NpzFile):  # a .npz: the array named after the input, or its only one
+            with loaded:
+                keys = list(loaded.keys())
+                key = name if name in keys else (keys[0] if len(keys) == 1 else None)
+                if key is None:
+                    raise InputMismatchError(f"--input {name}: {p} holds arrays {', '.join(keys) or '(none)'}, "
+                                             f"none named {name!r}", hint=f"name the array {name!r}, or pass a .npy")
+                loaded = loaded[key]
+        feeds[name] = loaded
     return feeds
 
 

@@ -106,20 +106,28 @@ def align_to(ref_shape: Sequence[int], x: np.ndarray) -> list[tuple[np.ndarray, 
     """Ways of viewing ``x`` in the shape ``ref_shape``: as is, or transposed by a layout permutation.
 
     Returns candidates, best first: ``[(array, note)]`` where note is None when no transpose was
-    needed, else e.g. ``"NHWC->NCHW"``. Empty when no candidate fits.
+    needed, else e.g. ``"NHWC->NCHW"``. Empty when no candidate fits. Ranks may differ by unit dims
+    (a Conv1d lifted to 2-D: [N, 1, L, C] stored for a logical [N, C, L]): a permuted view whose shape
+    equals ``ref_shape`` up to dims of size 1 is reshaped to it ("NHWC->NCHW+reshaped").
     """
     ref_shape = tuple(ref_shape)
+    size = int(np.prod(ref_shape, dtype=np.int64))
+    squeezed = tuple(d for d in ref_shape if d != 1)
     out: list[tuple[np.ndarray, str | None]] = []
     if tuple(x.shape) == ref_shape:
         out.append((x, None))
-    elif x.size == int(np.prod(ref_shape, dtype=np.int64)) and x.ndim != len(ref_shape):
+    elif x.size == size and x.ndim != len(ref_shape):
         # e.g. a squeezed/expanded batch dim: same data, same order
         out.append((x.reshape(ref_shape), "reshaped"))
-    if x.ndim == len(ref_shape):
-        for perm, label in layout_perms(x.ndim):
-            y = x.transpose(perm)
-            if tuple(y.shape) == ref_shape:
-                out.append((y, label))
+    if x.size != size:
+        return out
+    views = [(x.transpose(perm), label) for perm, label in layout_perms(x.ndim)]
+    for y, label in views:  # channels-last [N, L, C] of a logical [N, C, L] needs (0, 2, 1), not a reshape
+        if tuple(y.shape) == ref_shape:
+            out.append((y, label))
+    for y, label in views:
+        if tuple(y.shape) != ref_shape and tuple(d for d in y.shape if d != 1) == squeezed:
+            out.append((np.ascontiguousarray(y).reshape(ref_shape), f"{label}+reshaped"))
     return out
 
 

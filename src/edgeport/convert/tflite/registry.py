@@ -97,6 +97,8 @@ def _dtype_reason(node: Node) -> str | None:
             return f"dtype:{v.dtype.name}_unquantized"
         if v.dtype.name == "float16" and not v.is_const:  # TFLite keeps float16 for weights only
             return "dtype:float16"
+        if v.dtype.name == "bfloat16":  # no TFLite tensor type at all
+            return "dtype:bfloat16"
         if v.dtype.name == "bool" and node.op_type in _NO_BOOL:
             return "dtype:bool"
     return None

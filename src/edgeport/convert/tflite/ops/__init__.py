@@ -1,6 +1,7 @@
 """Op lowerings, one module per op family; importing this package registers them all."""
 
-from edgeport.convert.tflite.ops import (conv, elementwise, matmul, misc, norm, pool, reduce,  # noqa: F401
-                                        resize, tensor)
+from edgeport.convert.tflite.ops import (attention, conv, elementwise, grid_sample, matmul,  # noqa: F401
+                                        misc, norm, pool, reduce, resize, tensor)
 
-__all__ = ["conv", "elementwise", "matmul", "misc", "norm", "pool", "reduce", "resize", "tensor"]
+__all__ = ["attention", "conv", "elementwise", "grid_sample", "matmul", "misc", "norm", "pool", "reduce", "resize",
+           "tensor"]

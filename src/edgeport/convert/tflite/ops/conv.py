@@ -1,5 +1,5 @@
 """Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: one CONV_2D with a [O, kh, kw, C/g] filter),
-ConvTranspose -> TRANSPOSE_CONV."""
+ConvTranspose -> TRANSPOSE_CONV (grouped: one per group; dilated: zeros between the kernel taps)."""
 
 from __future__ import annotations
 
@@ -111,36 +111,57 @@ def _check_convt(node):
     r = _check_conv(node)
     if r:
         return r
-    if node.attrs.get("group", 1) != 1:
-        return "attr:group>1"
-    if any(d != 1 for d in node.attrs.get("dilations", [1, 1])):
-        return "attr:dilations"
     return None
 
 
-@lower("ConvTranspose", layout="nhwc", emits=("TRANSPOSE_CONV", "SLICE"), check=_check_convt)
+@lower("ConvTranspose", layout="nhwc", emits=("TRANSPOSE_CONV", "SLICE", "SPLIT", "CONCATENATION"),
+       check=_check_convt)
 def conv_transpose(ctx, node):
-    # ConvTranspose(X[N,C,H,W], W[C,O,kh,kw], B[O]?) strides, pads, output_padding, output_shape
+    # ConvTranspose(X[N,C,H,W], W[C,O/g,kh,kw], B[O]?) strides, pads, output_padding, output_shape, group,
+    # dilations. Dilation = a kernel with zeros between its taps; groups = SPLIT, one TRANSPOSE_CONV per group,
+    # CONCATENATION (TRANSPOSE_CONV has no groups).
     x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32, copy=False), node.input(2)
     out = node.outputs[0]
-    cin, o, kh, kw = w.shape
+    g = node.attrs.get("group", 1)
+    d = list(node.attrs.get("dilations", [1, 1]))
+    if d != [1, 1]:
+        cin_, og_, kh_, kw_ = w.shape
+        wd = np.zeros((cin_, og_, (kh_ - 1) * d[0] + 1, (kw_ - 1) * d[1] + 1), np.float32)
+        wd[:, :, ::d[0], ::d[1]] = w
+        w = wd
+    cin, og, kh, kw = w.shape
+    o = og * g
     s = list(node.attrs.get("strides", [1, 1]))
     _, _, oh, ow = out.shape
     pads = list(node.attrs.get("pads", [0, 0, 0, 0]))
     # full (unpadded) output, then crop the pads: TRANSPOSE_CONV VALID gives (in-1)*s + k
-    n, h, wd = x.shape[0], x.shape[2], x.shape[3]
-    full_h, full_w = (h - 1) * s[0] + kh, (wd - 1) * s[1] + kw
+    n, h, wd_ = x.shape[0], x.shape[2], x.shape[3]
+    full_h, full_w = (h - 1) * s[0] + kh, (wd_ - 1) * s[1] + kw
     fh, fw = max(full_h, oh + pads[0]), max(full_w, ow + pads[1])
     bias = np.zeros(o, np.float32) if b is None else b.const.astype(np.float32).reshape(-1)
     yi = ctx.tensor(out)
     crop = (fh, fw) != (oh, ow)
+    act = ctx.activation(node)
+    if act and (crop or g > 1):
+        raise ValueError("fused activation with cropped or grouped ConvTranspose")
     full = ctx.temp([n, fh, fw, o], np.float32, f"{node.name}_full") if crop else yi
-    opts = ctx.opts("TransposeConvOptions", padding=VALID, strideH=s[0], strideW=s[1],
-                    fusedActivationFunction=ctx.activation(node) if not crop else 0)
-    ctx.op("TRANSPOSE_CONV", [ctx.i32([n, fh, fw, o]), ctx.const(w.transpose(1, 2, 3, 0), f"{node.name}_filter"),
-                              ctx.tensor(x), ctx.const(bias, f"{node.name}_bias")], [full], opts, version=3)
+    xi = ctx.tensor(x)
+    cpg = cin // g
+    parts = [xi]
+    if g > 1:
+        parts = [ctx.temp([n, h, wd_, cpg], np.float32, f"{node.name}_in{i}") for i in range(g)]
+        ctx.op("SPLIT", [ctx.i32(3), xi], parts, ctx.opts("SplitOptions", numSplits=g))
+    outs = []
+    for i in range(g):
+        oi = full if g == 1 else ctx.temp([n, fh, fw, og], np.float32, f"{node.name}_out{i}")
+        opts = ctx.opts("TransposeConvOptions", padding=VALID, strideH=s[0], strideW=s[1], fusedActivationFunction=act)
+        wi = w[i * cpg:(i + 1) * cpg].transpose(1, 2, 3, 0)
+        ctx.op("TRANSPOSE_CONV", [ctx.i32([n, fh, fw, og]), ctx.const(wi, f"{node.name}_filter{i}"), parts[i],
+                                  ctx.const(bias[i * og:(i + 1) * og], f"{node.name}_bias{i}")], [oi], opts,
+               version=3)
+        outs.append(oi)
+    if g > 1:
+        ctx.op("CONCATENATION", outs, [full], ctx.opts("ConcatenationOptions", axis=3))
     if crop:
-        if ctx.activation(node):
-            raise ValueError("fused activation with cropped ConvTranspose")
         ctx.op("SLICE", [full, ctx.i32([0, pads[0], pads[1], 0]), ctx.i32([n, oh, ow, o])], [yi],
                ctx.opts("SliceOptions"))

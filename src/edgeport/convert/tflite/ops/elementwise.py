@@ -24,6 +24,7 @@ BINARY = {
     "Add": ("ADD", "AddOptions"), "Sub": ("SUB", "SubOptions"), "Mul": ("MUL", "MulOptions"),
     "Div": ("DIV", "DivOptions"), "Min": ("MINIMUM", None), "Max": ("MAXIMUM", None),
     "Sum": ("ADD", "AddOptions"), "And": ("LOGICAL_AND", None), "Or": ("LOGICAL_OR", None),
+    "Xor": ("NOT_EQUAL", None),  # on bool tensors
 }
 COMPARE = {"Equal": "EQUAL", "Less": "LESS", "Greater": "GREATER", "LessOrEqual": "LESS_EQUAL",
            "GreaterOrEqual": "GREATER_EQUAL"}
@@ -230,3 +231,20 @@ def cast(ctx, node):
 def identity(ctx, node):
     y = ctx.tensor(node.outputs[0])
     ctx.op("RESHAPE", [ctx.tensor(node.inputs[0]), ctx.i32(ctx.shape(y))], [y])
+
+
+@lower("IsNaN", "IsInf", layout="any", emits=("NOT_EQUAL", "EQUAL", "ABS"), check=_float_only)
+def is_nan_inf(ctx, node):
+    # IsNaN: x != x. IsInf(detect_positive=1, detect_negative=1): |x| == inf, or x == +inf / x == -inf alone
+    xi, yi = ctx.tensor(node.inputs[0]), ctx.tensor(node.outputs[0])
+    if node.op_type == "IsNaN":
+        ctx.op("NOT_EQUAL", [xi, xi], [yi])
+        return
+    pos, neg = node.attrs.get("detect_positive", 1), node.attrs.get("detect_negative", 1)
+    if pos and neg:
+        a = ctx.temp(ctx.shape(xi), np.float32, f"{node.name}_abs")
+        ctx.op("ABS", [xi], [a])
+        xi, target = a, np.inf
+    else:
+        target = np.inf if pos else (-np.inf if neg else np.nan)  # neither: nothing equals nan
+    ctx.op("EQUAL", [xi, ctx.const(np.float32(target))], [yi])

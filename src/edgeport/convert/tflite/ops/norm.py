@@ -1,5 +1,5 @@
-"""Normalization and composite activations: LayerNormalization and RMSNormalization (decomposed), Gelu -> GELU,
-Pow, TopK."""
+"""Normalization and composite activations: LayerNormalization, RMSNormalization, LpNormalization
+(decomposed), Gelu -> GELU, Pow, TopK."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 
 from edgeport.convert.tflite.registry import lower
 
-__all__ = ["layer_norm", "gelu", "power", "topk", "rms_norm"]
+__all__ = ["layer_norm", "gelu", "power", "topk", "rms_norm", "lp_norm"]
 
 
 def _check_ln(node):
@@ -141,3 +141,27 @@ def rms_norm(ctx, node):
     ctx.op("MUL", [xi, r], [norm], ctx.opts("MulOptions"))
     si = ctx.const(scale.const.astype(np.float32), f"{name}_scale") if scale.is_const else ctx.tensor(scale)
     ctx.op("MUL", [norm, si], [ctx.tensor(y)], ctx.opts("MulOptions"))
+
+
+@lower("LpNormalization", layout="fixed", emits=("ABS", "MUL", "SUM", "SQRT", "MAXIMUM", "DIV"),
+       check=lambda n: None if n.attrs.get("p", 2) in (1, 2) else f"attr:p={n.attrs.get('p')}")
+def lp_norm(ctx, node):
+    # LpNormalization(x) axis=-1, p=1|2: x / ||x||_p along axis (a zero vector stays zero)
+    x, y = node.inputs[0], node.outputs[0]
+    axis = node.attrs.get("axis", -1) % x.rank
+    shp = list(x.shape)
+    red = [1 if i == axis else d for i, d in enumerate(shp)]
+    xi = ctx.tensor(x)
+    t = ctx.temp(shp, np.float32, f"{node.name}_pow")
+    if node.attrs.get("p", 2) == 1:
+        ctx.op("ABS", [xi], [t])
+    else:
+        ctx.op("MUL", [xi, xi], [t], ctx.opts("MulOptions"))
+    s, nrm, safe = (ctx.temp(red, np.float32, f"{node.name}_{k}") for k in ("sum", "norm", "safe"))
+    ctx.op("SUM", [t, ctx.i32([axis])], [s], ctx.opts("ReducerOptions", keepDims=True))
+    if node.attrs.get("p", 2) == 2:
+        ctx.op("SQRT", [s], [nrm])
+    else:
+        nrm = s
+    ctx.op("MAXIMUM", [nrm, ctx.const(np.float32(np.finfo(np.float32).tiny))], [safe])
+    ctx.op("DIV", [xi, safe], [ctx.tensor(y)], ctx.opts("DivOptions"))

@@ -35,7 +35,7 @@ def _check_pool(node):
         return f"rank:{x.rank}"
     if len(node.outputs) > 1 and (node.outputs[1].users or node.outputs[1] in node.graph.outputs):
         return "output:indices"
-    if any(d != 1 for d in node.attrs.get("dilations", [1, 1])):
+    if node.op_type != "MaxPool" and any(d != 1 for d in node.attrs.get("dilations", [1, 1])):
         return "attr:dilations"
     return None
 
@@ -76,9 +76,48 @@ def _pool(ctx, node, builtin, pad_value):
            ctx.opts("MulOptions", fusedActivationFunction=ctx.activation(node)))
 
 
-@lower("MaxPool", layout="nhwc", emits=("MAX_POOL_2D", "PADV2"), check=_check_pool)
+def _dilated_max_pool(ctx, node):
+    # MAX_POOL_2D has no dilation: the max over the k*k window taps, each a STRIDED_SLICE of the padded input
+    x = node.inputs[0]
+    k = list(node.attrs["kernel_shape"])
+    s = list(node.attrs.get("strides", [1] * len(k)))
+    d = list(node.attrs["dilations"])
+    h, w = x.shape[2], x.shape[3]
+    keff = [(k[i] - 1) * d[i] + 1 for i in range(2)]
+    pads = _pads(node, (h, w), keff, s, [1, 1])
+    yi = ctx.tensor(node.outputs[0])
+    n, oh, ow, c = ctx.shape(yi)
+    # bottom/right pads so that every tap's slice fits (ceil_mode outputs reach past the explicit pads)
+    need = [(oh - 1) * s[0] + keff[0], (ow - 1) * s[1] + keff[1]]
+    bottom = max(pads[2], need[0] - h - pads[0])
+    right = max(pads[3], need[1] - w - pads[1])
+    xi = ctx.tensor(x)
+    if any((pads[0], pads[1], bottom, right)):
+        xi = pad_input(ctx, xi, [pads[0], pads[1], bottom, right], _NEG)
+    acc = None
+    taps = [(i, j) for i in range(k[0]) for j in range(k[1])]
+    for t, (i, j) in enumerate(taps):
+        tap = ctx.temp([n, oh, ow, c], np.float32, f"{node.name}_tap{t}")
+        b0, b1 = i * d[0], j * d[1]
+        ctx.op("STRIDED_SLICE", [xi, ctx.i32([0, b0, b1, 0]), ctx.i32([n, b0 + (oh - 1) * s[0] + 1,
+                                                                     b1 + (ow - 1) * s[1] + 1, c]),
+                                 ctx.i32([1, s[0], s[1], 1])], [tap], ctx.opts("StridedSliceOptions"))
+        if acc is None:
+            acc = tap
+            continue
+        dst = yi if t == len(taps) - 1 else ctx.temp([n, oh, ow, c], np.float32, f"{node.name}_max{t}")
+        ctx.op("MAXIMUM", [acc, tap], [dst])
+        acc = dst
+    if len(taps) == 1:
+        ctx.op("RESHAPE", [acc, ctx.i32([n, oh, ow, c])], [yi])
+
+
+@lower("MaxPool", layout="nhwc", emits=("MAX_POOL_2D", "PADV2", "STRIDED_SLICE", "MAXIMUM"), check=_check_pool)
 def max_pool(ctx, node):
-    # MaxPool(X) kernel_shape, strides, pads, auto_pad, ceil_mode
+    # MaxPool(X) kernel_shape, strides, pads, auto_pad, ceil_mode, dilations
+    if any(d != 1 for d in node.attrs.get("dilations", [1, 1])):
+        _dilated_max_pool(ctx, node)
+        return
     _pool(ctx, node, "MAX_POOL_2D", _NEG)
 
 

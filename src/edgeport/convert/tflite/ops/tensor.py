@@ -121,7 +121,7 @@ def slice_(ctx, node):
 
 def _check_pad(node):
     mode = node.attrs.get("mode", "constant")
-    if mode not in ("constant", "reflect"):
+    if mode not in ("constant", "reflect", "edge", "wrap"):
         return f"attr:mode={mode}"
     if node.input(1) is not None and not node.input(1).is_const:
         return "nonconst_pads"
@@ -132,7 +132,25 @@ def _check_pad(node):
     return None
 
 
-@lower("Pad", layout="any", emits=("PAD", "PADV2", "MIRROR_PAD"), check=_check_pad)
+def _gather_pad(ctx, node, xi, yi, pairs, mode):
+    # edge / wrap: one GATHER per padded axis with clamped (edge) or wrapped (wrap) source indices
+    shape = list(ctx.shape(xi))
+    axes = [j for j, (a, b) in enumerate(pairs) if a or b]
+    cur = xi
+    for k, j in enumerate(axes):
+        a, b = pairs[j]
+        src = np.arange(-a, shape[j] + b)
+        src = np.clip(src, 0, shape[j] - 1) if mode == "edge" else np.mod(src, shape[j])
+        shape[j] = len(src)
+        dst = yi if k == len(axes) - 1 else ctx.temp(shape, node.inputs[0].dtype, f"{node.name}_pad{j}")
+        ctx.op("GATHER", [cur, ctx.const(src.astype(np.int32), f"{node.name}_src{j}")], [dst],
+               ctx.opts("GatherOptions", axis=j))
+        cur = dst
+    if not axes:
+        ctx.op("RESHAPE", [xi, ctx.i32(shape)], [yi])
+
+
+@lower("Pad", layout="any", emits=("PAD", "PADV2", "MIRROR_PAD", "GATHER"), check=_check_pad)
 def pad(ctx, node):
     x = node.inputs[0]
     r = x.rank
@@ -146,7 +164,9 @@ def pad(ctx, node):
     pairs = [[pads[perm_i], pads[perm_i + r]] for perm_i in _perm(x)]
     value = node.input(2).const.reshape(-1)[0] if node.input(2) is not None else node.attrs.get("value", 0.0)
     xi, yi, pi = ctx.tensor(x), ctx.tensor(node.outputs[0]), ctx.i32(pairs)
-    if node.attrs.get("mode", "constant") == "reflect":
+    if node.attrs.get("mode", "constant") in ("edge", "wrap"):
+        _gather_pad(ctx, node, xi, yi, pairs, node.attrs["mode"])
+    elif node.attrs.get("mode", "constant") == "reflect":
         ctx.op("MIRROR_PAD", [xi, pi], [yi], ctx.opts("MirrorPadOptions", mode=schema.MirrorPadMode.REFLECT))
     elif value == 0:
         ctx.op("PAD", [xi, pi], [yi], ctx.opts("PadOptions"))
@@ -194,7 +214,8 @@ def gather_elements(ctx, node):
             cast = ctx.temp(shp, np.int32, f"{node.name}_idx32")
             ctx.op("CAST", [ii], [cast])
             ii = cast
-        wrapped, col = ctx.temp(shp, np.int32, f"{node.name}_wrapped"), ctx.temp(shp + [1], np.int32, f"{node.name}_col")
+        wrapped = ctx.temp(shp, np.int32, f"{node.name}_wrapped")
+        col = ctx.temp(shp + [1], np.int32, f"{node.name}_col")
         ctx.op("FLOOR_MOD", [ii, ctx.const(np.array(x.shape[axis], np.int32))], [wrapped])  # -1 -> dim - 1
         ctx.op("RESHAPE", [wrapped, ctx.i32(shp + [1])], [col])
         parts = ([ctx.const(np.ascontiguousarray(grids[..., :axis]), f"{node.name}_lead")] if axis > 0 else []) + [col]

@@ -8,7 +8,6 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-
 RNG = np.random.default_rng(1234)
 W = RNG.standard_normal((4, 3)).astype(np.float32)  # [out, in]
 B = RNG.standard_normal(4).astype(np.float32)

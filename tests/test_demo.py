@@ -123,11 +123,8 @@ def test_torchscript_from_onnx_weights_matches_onnxruntime(ort_session, tmp_path
 
 
 def test_doodle_generator_is_deterministic():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from doodle_data import CLASSES, make_dataset
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    from edgeport.assets.doodle.data import CLASSES, make_dataset
+
     a, la = make_dataset(20, seed=7)
     b, lb = make_dataset(20, seed=7)
     c, _ = make_dataset(20, seed=8)
@@ -140,7 +137,7 @@ def test_doodle_generator_is_deterministic():
 def test_training_script_end_to_end_on_a_tiny_set(tmp_path):
     pytest.importorskip("torch")
     out = tmp_path / "doodle"
-    r = subprocess.run([sys.executable, str(ROOT / "scripts/train_doodle.py"), "--out", str(out), "--train", "300",
+    r = subprocess.run([sys.executable, "-m", "edgeport.assets.doodle.train", "--out", str(out), "--train", "300",
                         "--val", "50", "--test", "100", "--calib", "20", "--epochs", "1", "--threads", "1"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]

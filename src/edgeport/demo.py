@@ -365,7 +365,7 @@ def convert_formats(out_dir: Path, src: Path = _assets.MODEL_PATH, progress: Pro
     """Make the TFLite, OpenVINO IR, TorchScript and .pt2 versions of the ONNX model in ``out_dir``."""
     step = ConvertStep("convert")
     with _timed(step):
-        step.variants.append(_variant("doodle.onnx", "onnx", src, "shipped, trained by scripts/train_doodle.py"))
+        step.variants.append(_variant("doodle.onnx", "onnx", src, "shipped, trained by edgeport.assets.doodle.train"))
         for i, (fmt, how, make, needs) in enumerate(_MAKERS):
             progress("convert", i, len(_MAKERS))
             try:

@@ -95,8 +95,10 @@ def image_to_tensor(path: str | Path, spec: TensorSpec, metadata: ModelMetadata 
     return np.ascontiguousarray(x[None])
 
 
-def _conform(arr: np.ndarray, spec: TensorSpec, source: str) -> np.ndarray:
+def _conform(arr: np.ndarray, spec: TensorSpec, source: str, shape_known: bool = True) -> np.ndarray:
     arr = np.asarray(arr)
+    if not shape_known:  # the file records no shape (TorchScript): the runtime checks what it can
+        return np.ascontiguousarray(arr)
     rank = len(spec.shape)
     if rank >= 1 and arr.ndim == rank - 1 and (spec.shape[0] == 1 or not isinstance(spec.shape[0], int)):
         arr = arr[None]  # a single sample without the batch dim
@@ -174,8 +176,13 @@ def _from_data(data: Path, specs: Sequence[TensorSpec], metadata) -> dict[str, n
 
 
 def build_feeds(specs: Sequence[TensorSpec], inputs: Mapping[str, Any] | None = None, data: str | Path | None = None,
-                metadata: ModelMetadata | None = None, seed: int = 0) -> dict[str, np.ndarray]:
-    """Feeds for every input in ``specs``: given files/arrays first, then ``data``, then random."""
+                metadata: ModelMetadata | None = None, seed: int = 0,
+                unknown_shapes: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """Feeds for every input in ``specs``: given files/arrays first, then ``data``, then random.
+
+    ``unknown_shapes`` names inputs whose model file records no shape (``Session.unknown_shapes``):
+    arrays given for them are passed as they are.
+    """
     by_name = {s.name: s for s in specs}
     feeds: dict[str, np.ndarray] = {}
     for name, src in (inputs or {}).items():
@@ -185,7 +192,8 @@ def build_feeds(specs: Sequence[TensorSpec], inputs: Mapping[str, Any] | None = 
             raise InputMismatchError(f"model has no input named '{name}' (inputs: {list(by_name)})",
                                      hint="use --input NAME=FILE with a name from `edgeport inspect MODEL`")
         spec = by_name[name]
-        feeds[name] = _conform(src, spec, f"the array for '{name}'") if isinstance(src, np.ndarray) \
+        feeds[name] = _conform(src, spec, f"the array for '{name}'", name not in unknown_shapes) \
+            if isinstance(src, np.ndarray) \
             else load_input_file(src, spec, metadata)
     rest = [s for s in specs if s.name not in feeds]
     if data is not None and rest:

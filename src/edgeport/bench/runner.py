@@ -114,7 +114,8 @@ def benchmark_one(path: str | Path, backend: str | None = None, threads: int | N
         session = load(str(path), backend=backend, accelerator=accelerator, threads=threads)
         init_ns = time.perf_counter_ns() - t0
         try:
-            feeds = build_feeds(session.inputs, inputs=inputs, data=data, metadata=metadata)
+            feeds = build_feeds(session.inputs, inputs=inputs, data=data, metadata=metadata,
+                                unknown_shapes=session.unknown_shapes)
             run = session.run
             t0 = time.perf_counter_ns()
             run(feeds)

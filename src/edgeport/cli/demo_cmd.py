@@ -146,7 +146,7 @@ def demo(
         report = run_demo(runs=runs, warmup=warmup, threads=threads, out_dir=out, accuracy=accuracy)
     else:
         console.print("[bold]edgeport demo[/]: a doodle classifier (10 classes, 28x28), trained by "
-                      "scripts/train_doodle.py, shipped in edgeport/assets/doodle", highlight=False)
+                      "edgeport/assets/doodle/train.py, shipped beside it", highlight=False)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("demo", total=1)

@@ -88,6 +88,8 @@ def meta_from_flat(flat: dict[str, str], where: str) -> ModelMetadata:
                 d[k] = v
             elif k.startswith("extra."):
                 d["extra"][k[6:]] = v
+            else:  # another edgeport.* key (e.g. "output"): kept, so it survives a round trip
+                d["extra"].setdefault(k, v)
     except ValueError:
         raise _bad(where, f"{k} is not valid JSON") from None
     return meta_from_obj(d, where)

@@ -1,6 +1,6 @@
 """DoodleNet: the PyTorch definition of the embedded doodle classifier (needs torch).
 
-Shared by ``scripts/train_doodle.py`` (training, ONNX export) and :mod:`edgeport.demo`
+Shared by ``edgeport.assets.doodle.train`` (training, ONNX export) and :mod:`edgeport.demo`
 (TorchScript made at run time from the ONNX initializers, so the weights ship once).
 Input: ``[N, 1, 28, 28]`` float32, ``(pixel / 255 - mean) / std``; output: softmax probabilities.
 """

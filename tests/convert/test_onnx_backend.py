@@ -41,6 +41,9 @@ from onnx.backend.test import BackendTest
 from onnx.backend.test.loader import load_model_tests
 
 from edgeport.errors import UnsupportedOpError
+
+if __name__ == "__main__":  # run as a script: make the repository root importable for `tests.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.convert.onnx_backend_excludes import EXCLUDES, OUTSIDE_REGISTRY_OK, SLOW, reason_for
 
 REFUSED = "refused by edgeport: "
@@ -192,6 +195,7 @@ PARAM_SLOTS: dict[str, set[int]] = {
     "Reshape": {1}, "Expand": {1}, "Tile": {1}, "Unsqueeze": {1}, "Squeeze": {1}, "Slice": {1, 2, 3, 4},
     "Pad": {1, 2, 3}, "Clip": {1, 2}, "Split": {1}, "Resize": {1, 2, 3}, "Upsample": {1}, "TopK": {1},
     "ConstantOfShape": {0}, "Range": {0, 1, 2}, "OneHot": {1, 2}, "CumSum": {1}, "Trilu": {1}, "Dropout": {1, 2},
+    "LSTM": {1, 2, 3, 4, 5, 6, 7}, "GRU": {1, 2, 3, 4, 5}, "RNN": {1, 2, 3, 4, 5},
     **{r: {1} for r in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
                         "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")},
 }

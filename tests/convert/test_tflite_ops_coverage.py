@@ -180,3 +180,52 @@ def test_grid_sample(mode, padding, align):
     g = rng.uniform(-1.4, 1.4, (2, 4, 6, 2)).astype(np.float32)  # some points outside the image
     blob = assert_matches_ort(m, {"x": f32(2, 3, 5, 7), "g": g}, keep_io_layout=True, atol=1e-5)
     assert "GATHER_ND" in tflite_ops(blob)
+
+
+def _rnn_model(op, hidden, gates, direction="forward", layout=0, extra=(), **attrs):
+    nd = 2 if direction == "bidirectional" else 1
+    L, B, I = 4, 2, 3  # noqa: N806
+    xs = [B, L, I] if layout else [L, B, I]
+    inits = {"W": f32(nd, gates * hidden, I) * 0.5, "R": f32(nd, gates * hidden, hidden) * 0.5,
+             "B": f32(nd, 2 * gates * hidden) * 0.5}
+    names = ["X", "W", "R", "B"]
+    if "states" in extra:
+        hs = [B, nd, hidden] if layout else [nd, B, hidden]
+        inits |= {"seq": np.full(B, L, np.int32), "h0": f32(*hs)}
+        names += ["seq", "h0"]
+        if op == "LSTM":
+            inits["c0"] = f32(*hs)
+            names.append("c0")
+    if "peepholes" in extra:
+        inits["P"] = f32(nd, 3 * hidden)
+        names.append("P")
+    outs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
+    node = helper.make_node(op, names, outs, hidden_size=hidden, direction=direction, layout=layout, **attrs)
+    return make_model([node], [("X", xs)], [(o, None) for o in outs], inits, opset=14), xs
+
+
+@pytest.mark.parametrize("op,gates", [("LSTM", 4), ("GRU", 3), ("RNN", 1)])
+@pytest.mark.parametrize("direction,layout", [("forward", 0), ("reverse", 1), ("bidirectional", 0)])
+def test_recurrent_unrolled(op, gates, direction, layout):
+    extra = ("states", "peepholes") if op == "LSTM" else ("states",)
+    m, xs = _rnn_model(op, 5, gates, direction, layout, extra)
+    feeds = {"X": f32(*xs)}
+    if layout == 0:
+        blob = assert_matches_ort(m, feeds, keep_io_layout=True, atol=1e-5)
+    else:  # ONNX Runtime has no batch-major recurrent kernels: the ONNX reference evaluator instead
+        from onnx.reference import ReferenceEvaluator
+
+        blob = convert_bytes(m, keep_io_layout=True)
+        got = litert_run(blob, feeds)
+        for o, ref in zip(m.graph.output, ReferenceEvaluator(m).run(None, feeds)):
+            np.testing.assert_allclose(got[o.name], ref, rtol=1e-4, atol=1e-5, err_msg=o.name)
+    assert "FULLY_CONNECTED" in tflite_ops(blob) and "WHILE" not in tflite_ops(blob)
+
+
+def test_gru_linear_before_reset_and_refusals():
+    m, xs = _rnn_model("GRU", 4, 3, linear_before_reset=1)
+    assert_matches_ort(m, {"X": f32(*xs)}, keep_io_layout=True, atol=1e-5)
+    from edgeport.convert.api import check_onnx
+
+    m, _ = _rnn_model("LSTM", 4, 4, clip=2.0)
+    assert [b["reason"] for b in check_onnx(m)] == ["attr:clip"]

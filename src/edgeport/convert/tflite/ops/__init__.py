@@ -1,7 +1,7 @@
 """Op lowerings, one module per op family; importing this package registers them all."""
 
 from edgeport.convert.tflite.ops import (attention, conv, elementwise, grid_sample, matmul,  # noqa: F401
-                                        misc, norm, pool, reduce, resize, tensor)
+                                        misc, norm, pool, reduce, resize, rnn, tensor)
 
 __all__ = ["attention", "conv", "elementwise", "grid_sample", "matmul", "misc", "norm", "pool", "reduce", "resize",
-           "tensor"]
+           "rnn", "tensor"]

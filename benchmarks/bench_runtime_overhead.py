@@ -246,8 +246,8 @@ def main(argv=None) -> int:
     else:
         print(f"note: litert on the doodle CNN skipped: {why}")
         try:
-            sys.path.insert(0, str(ROOT / "tests/runtime"))
-            from tflite_fixture import fc_add_model
+            sys.path.insert(0, str(ROOT))
+            from tests.support.tflite_builder import fc_add_model
 
             rng = np.random.default_rng(0)
             tiny = fc_add_model(tmp / "fc_add.tflite", rng.random((10, 64), dtype=np.float32),

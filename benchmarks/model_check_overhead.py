@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "model"))
-import tflite_fixture  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.support
+from tests.support import tflite_builder as tb  # noqa: E402
 from ai_edge_litert import schema_py_generated as s  # noqa: E402
 
 from edgeport.model import check_file  # noqa: E402
@@ -47,15 +47,15 @@ def _cpu() -> str:
 
 def build_tflite(path: Path) -> None:
     rng = np.random.default_rng(0)
-    tensors = [tflite_fixture._tensor("x", [1, WIDTH], 0)]
-    buffers, ops = [tflite_fixture._buffer()], []
+    tensors = [tb.tensor("x", [1, WIDTH], 0)]
+    buffers, ops = [tb.buffer()], []
     for i in range(LAYERS):
         w = rng.standard_normal((WIDTH, WIDTH)).astype(np.float32) * 0.05
-        buffers.append(tflite_fixture._buffer(w))
-        tensors.append(tflite_fixture._tensor(f"w{i}", [WIDTH, WIDTH], len(buffers) - 1))
-        tensors.append(tflite_fixture._tensor(f"h{i}", [1, WIDTH], 0))
-        ops.append(tflite_fixture._op(0, [len(tensors) - 3 if i else 0, len(tensors) - 2, -1], [len(tensors) - 1]))
-    tflite_fixture.build_model(path, tensors, buffers, [tflite_fixture._opcode(s.BuiltinOperator.FULLY_CONNECTED)],
+        buffers.append(tb.buffer(w))
+        tensors.append(tb.tensor(f"w{i}", [WIDTH, WIDTH], len(buffers) - 1))
+        tensors.append(tb.tensor(f"h{i}", [1, WIDTH], 0))
+        ops.append(tb.op(0, [len(tensors) - 3 if i else 0, len(tensors) - 2, -1], [len(tensors) - 1]))
+    tb.build_model(path, tensors, buffers, [tb.opcode(s.BuiltinOperator.FULLY_CONNECTED)],
                                ops, [0], [len(tensors) - 1])
 
 

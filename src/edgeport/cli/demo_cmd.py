@@ -7,6 +7,8 @@ A thin view over :func:`edgeport.demo.run_demo`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Any
 
 import typer
@@ -142,6 +144,12 @@ def demo(
     if runs < 1 or warmup < 0 or threads < 1:
         raise UsageError(f"--runs and --threads must be >= 1 and --warmup >= 0 (got {runs}, {threads}, {warmup})",
                          hint="e.g. edgeport demo --runs 50 --warmup 5 --threads 1")
+    if json_out:
+        from edgeport._fileio import check_output_path
+
+        check_output_path(json_out, option="--json-out")
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder", hint="give a folder to keep the converted models in")
     if as_json:
         report = run_demo(runs=runs, warmup=warmup, threads=threads, out_dir=out, accuracy=accuracy)
     else:

@@ -123,6 +123,9 @@ def convert(source: Any, output: str | os.PathLike, *, input_shapes=None, keep_i
     if fmt is None:
         raise UsageError(f"cannot tell the output format from {output.name!r}",
                          hint="use an output path ending in .tflite, .onnx or .xml")
+    from edgeport._fileio import check_output_path
+
+    check_output_path(output, [source] if isinstance(source, (str, os.PathLike)) else [])
     tmpdir = tempfile.mkdtemp(prefix="edgeport-convert-")
     try:
         src_path, src_fmt = _source_onnx(source, example_inputs, tmpdir, output if fmt == "onnx" else None)
@@ -186,8 +189,9 @@ def _to_tflite(src, output: Path, rep, input_shapes, keep_io_layout, verify, dat
                 return
             vrep = _verify(str(src), str(tmp), data=data, layerwise=layerwise, tolerance=tolerance)
             rep.verification = vrep
-            if hasattr(vrep, "b"):
+            if hasattr(vrep, "b"):  # name the file the user asked for, not the temporary one
                 vrep.b = str(output)
+                vrep.notes = [n.replace(str(tmp), str(output)) for n in getattr(vrep, "notes", [])]
             if not vrep.passed:
                 from edgeport.errors import VerificationError
 

@@ -28,6 +28,10 @@ def convert_command(
     data: Optional[str] = typer.Option(None, "--data", help="Verification inputs: a folder of .npy/.npz or one .npz."),
     layerwise: bool = typer.Option(False, "--layerwise", help="Verify every shared intermediate tensor too."),
     tolerance: float = typer.Option(1e-4, "--tolerance", help="Max error relative to each output's range."),
+    keep_channel_shuffle: bool = typer.Option(
+        False, "--keep-channel-shuffle",
+        help="Keep channel shuffles as TRANSPOSE and grouped convs grouped (faster on XNNPACK) instead of "
+             "folding them into dense convs (no TRANSPOSE)."),
     as_json: bool = typer.Option(False, "--json", help="Print the conversion report as JSON."),
 ) -> None:
     """Convert a model (ONNX -> TFLite with edgeport's own converter; verified against the source)."""
@@ -38,7 +42,8 @@ def convert_command(
     ctx = console.status(f"converting {model}...", spinner="dots") if not as_json else contextlib.nullcontext()
     with ctx:
         report = convert(model, output, input_shapes=input_shape or None, keep_io_layout=keep_io_layout,
-                         verify=not no_verify, data=data, layerwise=layerwise, tolerance=tolerance)
+                         verify=not no_verify, data=data, layerwise=layerwise, tolerance=tolerance,
+                         fold_shuffle=not keep_channel_shuffle)
     if as_json:
         print_json(report.to_dict())
     else:

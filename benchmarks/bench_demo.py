@@ -23,18 +23,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from edgeport.bench.sysinfo import cpu_info  # noqa: E402
 
 TARGET_S = 60.0
 
 
-def _cpu() -> str:
-    try:
-        from edgeport.bench.sysinfo import cpu_info
-
-        info = cpu_info()
-        return str(info.get("model") or info.get("model_name") or info)
-    except Exception:  # pragma: no cover - the sysinfo module is another engineer's
-        return "unknown"
 
 
 def demo_times(n: int) -> list[float]:
@@ -97,7 +90,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--per-round", type=int, default=100)
     a = p.parse_args()
-    print(f"CPU: {_cpu()}; os.cpu_count() = {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}; "
+    print(f"CPU: {cpu_info()['model']}; os.cpu_count() = {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}; "
           "benchmark threads = 1")
     int8_vs_fp32(a.rounds, a.per_round)
     times = demo_times(a.demo_runs)

@@ -28,19 +28,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from edgeport.bench.sysinfo import cpu_info  # noqa: E402
 
 DOODLE = ROOT / "src/edgeport/assets/doodle/doodle.onnx"
 LOW, HIGH = 0.8, 1.25
 
 
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def ort_shares(onnx_path: Path, feeds: dict, threads: int, runs: int) -> dict[str, float]:
@@ -64,7 +57,7 @@ def main() -> int:
     from edgeport.model import check_file
     from edgeport.runtime import load, random_inputs
 
-    print(f"CPU: {cpu_model()}; threads: {a.threads}; rounds per profile: {a.runs}; repeats: {a.repeats}")
+    print(f"CPU: {cpu_info()['model']}; threads: {a.threads}; rounds per profile: {a.runs}; repeats: {a.repeats}")
     with tempfile.TemporaryDirectory(prefix="edgeport-litprof-") as td:
         tfl = Path(td) / "doodle.tflite"
         convert(str(DOODLE), str(tfl), verify=False)

@@ -31,20 +31,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from edgeport.bench.sysinfo import cpu_info  # noqa: E402
 
 import edgeport.runtime as rt  # noqa: E402
 
 DOODLE = ROOT / "src/edgeport/assets/doodle/doodle.onnx"
 
 
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def build_doodle_like(path: Path) -> Path:
@@ -233,7 +226,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=1500)
     ap.add_argument("--calls", type=int, default=2)
     args = ap.parse_args(argv)
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical cores visible); threads per backend: 1; batch 1")
+    print(f"CPU: {cpu_info()['model']} ({os.cpu_count()} logical cores visible); threads per backend: 1; batch 1")
     print(f"python {platform.python_version()}, numpy {np.__version__}; rounds {args.rounds} x {args.calls} calls, "
           "interleaved A B / B A")
     tmp = Path(tempfile.mkdtemp(prefix="bench_rt_"))

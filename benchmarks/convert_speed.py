@@ -20,20 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from edgeport.bench.sysinfo import cpu_info  # noqa: E402
 
 ONNX2TF_SECONDS = 4.2  # from the issue text (onnx2tf 2.x, YOLOv8n)
 TARGET_RATIO = 0.25
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def build_yolov8n(path: str) -> None:
@@ -137,7 +129,7 @@ def main() -> int:
 
 def _run(tmp: str) -> int:
     threads = os.cpu_count()
-    print(f"CPU: {cpu_model()}; {threads} logical CPUs; python {platform.python_version()}")
+    print(f"CPU: {cpu_info()['model']}; {threads} logical CPUs; python {platform.python_version()}")
     src = os.path.join(tmp, "yolov8n.onnx")
     build_yolov8n(src)
     import onnx

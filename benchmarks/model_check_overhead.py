@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.support
+from edgeport.bench.sysinfo import cpu_info  # noqa: E402
 from tests.support import tflite_builder as tb  # noqa: E402
 from ai_edge_litert import schema_py_generated as s  # noqa: E402
 
@@ -35,14 +35,6 @@ TARGETS = {"onnx": 1.25, "tflite": 3.0}
 LAYERS, WIDTH = 100, 128
 
 
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def build_tflite(path: Path) -> None:
@@ -99,7 +91,7 @@ def main() -> int:
     def load_onnx():
         ort.InferenceSession(str(onx), so, providers=["CPUExecutionProvider"])
 
-    print(f"cpu: {_cpu()}; os.cpu_count()={os.cpu_count()}; native threads=1; rounds={args.rounds}")
+    print(f"cpu: {cpu_info()['model']}; os.cpu_count()={os.cpu_count()}; native threads=1; rounds={args.rounds}")
     print(f"models: {LAYERS} layers {WIDTH}x{WIDTH}: tflite {tfl.stat().st_size / 1e6:.1f} MB, "
           f"onnx {onx.stat().st_size / 1e6:.1f} MB")
     ratios_by_fmt = {}

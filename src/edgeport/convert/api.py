@@ -150,8 +150,11 @@ def convert(source: Any, output: str | os.PathLike, *, input_shapes=None, keep_i
 
             onnx_to_openvino(src_path, output)
         else:
+            # a .pt2 is verified end to end against itself (PyTorch), not only against the ONNX export
+            is_pt2 = isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".pt2"
+            ref = source if is_pt2 and not layerwise else src_path
             _to_tflite(src_path, output, rep, input_shapes, keep_io_layout, verify, data, layerwise, tolerance, t0,
-                       fold_shuffle=fold_shuffle)
+                       fold_shuffle=fold_shuffle, reference=ref)
         rep.seconds = time.perf_counter() - t0
         rep.peak_rss_mb = peak_rss_mb()
         if output.exists():
@@ -179,7 +182,7 @@ def _source_onnx(source, example_inputs, tmpdir, onnx_out: Path | None):
 
 
 def _to_tflite(src, output: Path, rep, input_shapes, keep_io_layout, verify, data, layerwise, tolerance, t0,
-               fold_shuffle: bool = True):
+               fold_shuffle: bool = True, reference=None):
     from edgeport.convert.tflite.flatbuffer import model_to_buffer
 
     model = onnx_to_tflite(src, input_shapes, keep_io_layout, _onnx_metadata(src), rep, fold_shuffle=fold_shuffle)
@@ -195,7 +198,7 @@ def _to_tflite(src, output: Path, rep, input_shapes, keep_io_layout, verify, dat
                 warnings.warn("edgeport.convert.verify is not available: output not verified", stacklevel=3)
                 rep.warnings.append("not verified: edgeport.convert.verify unavailable")
                 return
-            vrep = _verify(str(src), str(tmp), data=data, layerwise=layerwise, tolerance=tolerance)
+            vrep = _verify(str(reference or src), str(tmp), data=data, layerwise=layerwise, tolerance=tolerance)
             rep.verification = vrep
             if hasattr(vrep, "b"):  # name the file the user asked for, not the temporary one
                 vrep.b = str(output)

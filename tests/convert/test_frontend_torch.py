@@ -71,6 +71,18 @@ def test_pt2_file(cnn, tmp_path):
     assert r.passed and r.outputs[0].max_rel < 1e-5, r.to_dict()
 
 
+def test_convert_pt2_to_tflite_is_verified_against_pytorch(cnn, tmp_path):
+    from edgeport.convert import convert
+
+    ep = torch.export.export(cnn, (torch.randn(1, 3, 16, 16),))
+    pt2 = tmp_path / "cnn.pt2"
+    torch.export.save(ep, str(pt2))
+    rep = convert(pt2, tmp_path / "cnn.tflite")
+    v = rep.verification
+    assert v.passed and v.a == str(pt2) and v.backend_a == "torch", v.to_dict()  # end to end, not vs the ONNX
+    assert rep.transposes_result == 0
+
+
 def test_torchscript_fallback_when_dynamo_fails(cnn, tmp_path, monkeypatch):
     import edgeport.convert.frontend_torch as ft
 

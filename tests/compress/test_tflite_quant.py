@@ -86,8 +86,10 @@ def test_keep_float_and_diagnosis(tfl, calib, work):
 def test_percentile_and_entropy(tfl, calib, work):
     rep = quantize(tfl, work / "pct.tflite", mode="int8", calib=calib, method="percentile")
     assert rep.output_cosine > 0.98
+    rep = quantize(tfl, work / "ent.tflite", mode="int8", calib=calib, method="entropy")
+    assert rep.output_cosine > 0.98
     with pytest.raises(UsageError):
-        quantize(tfl, work / "ent.tflite", mode="int8", calib=calib, method="entropy")
+        quantize(tfl, work / "bad.tflite", mode="int8", calib=calib, method="kl")
 
 
 def test_budget_refusal_and_auto_mixed_precision(work, calib):

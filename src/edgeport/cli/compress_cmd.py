@@ -55,12 +55,15 @@ def _render_quant(rep) -> None:
     if rep.calibration_samples:
         t.add_row("calibration", f"{rep.calibration_samples} samples, {rep.method}, "
                                  f"{'per-channel' if rep.per_channel else 'per-tensor'}")
-    t.add_row("layers", f"{len(rep.quantized_layers)} quantized, {len(rep.float_layers)} float")
+    t.add_row("layers", f"{len(rep.quantized_layers)} quantized ({len(rep.int16_layers)} with int16 activations), "
+                        f"{len(rep.float_layers)} float")
     if rep.output_cosine is not None:
         t.add_row("output vs float", f"cosine {rep.output_cosine:.5f}, SNR {rep.output_snr_db:.1f} dB")
     if rep.quant_metric is not None:
         t.add_row(rep.metric_name, f"float {rep.float_metric * 100:.2f} %, quantized {rep.quant_metric * 100:.2f} % "
                                    f"(drop {rep.drop * 100:.2f} points)")
+    if rep.latency_ms:
+        t.add_row("latency (1 thread)", ", ".join(f"{k} {v:.3f} ms" for k, v in rep.latency_ms.items()))
     for n in rep.notes:
         t.add_row("note", n)
     console.print(t)
@@ -70,7 +73,7 @@ def _render_quant(rep) -> None:
             lt.add_column(c, justify="right" if c in ("SNR dB", "cosine") else "left")
         for s in rep.layers[:15]:
             lt.add_row(s.name, s.op, "-" if s.kept_float else f"{s.snr_db:.1f}", "-" if s.kept_float else f"{s.cosine:.5f}",
-                       "float" if s.kept_float else rep.mode)
+                       rep.precision(s.name))
         console.print(lt)
 
 
@@ -81,12 +84,16 @@ def quantize_cmd(
     mode: str = typer.Option("int8", "--mode", "-m", help="fp16 | dynamic | int8 | int16x8"),
     calib: Optional[str] = typer.Option(None, "--calib", help="Calibration data: folder of images, .npz or .npy"),
     per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="Per-channel weight scales"),
-    method: str = typer.Option("minmax", "--method", help="minmax | percentile | entropy (ONNX)"),
+    method: str = typer.Option("minmax", "--method", help="minmax | percentile | entropy (KL)"),
     diagnose: bool = typer.Option(False, "--diagnose", help="Layer-wise SNR/cosine against float"),
-    auto_mixed: bool = typer.Option(False, "--auto-mixed-precision", help="Keep the fewest layers in float to meet --max-drop"),
+    auto_mixed: bool = typer.Option(False, "--auto-mixed-precision", help="Move the fewest layers to int16 or float to meet --max-drop"),
+    fallback: str = typer.Option("int16", "--fallback", help="Auto mixed precision (TFLite int8): int16 (16x8 first, "
+                                 "then float; slower reference kernels) | float (faster)"),
     max_drop: Optional[str] = typer.Option(None, "--max-drop", help="Accuracy budget, e.g. 1% or 0.01"),
     eval_data: Optional[str] = typer.Option(None, "--eval", help="Evaluation data (.npz with x and y) for --max-drop"),
     keep_float: Optional[list[str]] = typer.Option(None, "--keep-float", help="Layer to leave in float (repeatable)"),
+    int16: Optional[list[str]] = typer.Option(None, "--int16", help="Layer to run with int16 activations (TFLite int8, "
+                                              "repeatable)"),
     int_io: bool = typer.Option(False, "--int-io", help="Integer inputs/outputs (TFLite)"),
     limit: int = typer.Option(256, "--limit", help="At most this many calibration samples"),
     mean: Optional[str] = typer.Option(None, "--mean", help="Image normalization mean, e.g. 0.485,0.456,0.406 "
@@ -103,7 +110,7 @@ def quantize_cmd(
         try:
             rep = quantize(model, output, mode=mode, calib=calib, per_channel=per_channel, method=method,
                            diagnose=diagnose, auto_mixed_precision=auto_mixed, max_drop=max_drop, eval_data=eval_data,
-                           keep_float=keep_float or (), int_io=int_io, limit=limit, mean=_floats(mean, "--mean"),
+                           keep_float=keep_float or (), int16_layers=int16 or (), fallback=fallback, int_io=int_io, limit=limit, mean=_floats(mean, "--mean"),
                            std=_floats(std, "--std"), onnx_format=onnx_format, progress=cb)
         except QualityBudgetError as e:
             if as_json and getattr(e, "report", None) is not None:

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 
 from edgeport._fileio import atomic_path
 from edgeport.compress import _modelio
@@ -22,10 +24,11 @@ from edgeport.compress.evaluate import agreement, cosine, eval_feeds, predict, s
 from edgeport.compress.report import QuantizationReport
 from edgeport.errors import QualityBudgetError, UsageError
 
-__all__ = ["quantize", "MODES", "METHODS"]
+__all__ = ["quantize", "MODES", "METHODS", "FALLBACKS"]
 
 MODES = ("fp16", "dynamic", "int8", "int16x8")
 METHODS = ("minmax", "percentile", "entropy")
+FALLBACKS = ("int16", "float")
 Progress = Callable[[str, int, int], None]
 
 
@@ -48,19 +51,23 @@ def _parse_drop(max_drop) -> float | None:
 def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str = "int8", calib=None,
              per_channel: bool = True, method: str = "minmax", percentile: float = 99.99,
              diagnose: bool = False, auto_mixed_precision: bool = False, max_drop: float | str | None = None,
-             eval_data=None, keep_float: Sequence[str] = (), int_io: bool = False, limit: int | None = 256,
+             eval_data=None, keep_float: Sequence[str] = (), int16_layers: Sequence[str] = (), int_io: bool = False, limit: int | None = 256,
              onnx_format: str = "qdq", activation_type: str = "uint8", mean=None, std=None,
-             progress: Progress | None = None) -> QuantizationReport:
+             fallback: str = "int16", progress: Progress | None = None) -> QuantizationReport:
     """Quantize ``model`` into ``output`` (format from the extension) and return a report.
 
     mode: fp16 | dynamic (int8 weights, float activations) | int8 (full integer) | int16x8.
     calib: folder of images, .npz/.npy, or an array (needed by int8/int16x8 and for diagnosis).
-    method: minmax | percentile (TFLite, ONNX) | entropy (ONNX).
+    method: minmax | percentile | entropy (KL divergence; TFLite, ONNX).
     diagnose: compare every quantized layer with float (TFLite int8/int16x8).
-    auto_mixed_precision: keep the fewest layers in float that bring the drop within ``max_drop``.
+    auto_mixed_precision: move the fewest layers to a higher precision to bring the drop within ``max_drop``.
+    fallback: what auto mixed precision gives a layer first (TFLite int8): "int16" (16x8 activations,
+      then float if that is not enough) or "float" (straight to float: faster, int16x8 runs on reference
+      kernels). The report lists ``int16_layers`` and ``float_layers`` and the latency of each variant.
     max_drop: the accuracy budget (fraction or "1%"): top-1 points on ``eval_data`` with labels, else
       disagreement with the float model's top-1 on ``eval_data`` or the calibration data.
     keep_float: layers (output tensor / node names) to leave in float.
+    int16_layers: layers of a TFLite int8 model to run with int16 activations (16x8).
     int_io: integer inputs/outputs instead of QUANTIZE/DEQUANTIZE at the edges (TFLite).
     mean, std: normalization of uint8 image data (default: the model's metadata).
     onnx_format: qdq | qoperator; activation_type: uint8 (U8S8) | int8 (S8S8) — ONNX only.
@@ -70,6 +77,8 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
     step = progress or (lambda *_: None)
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+    if fallback not in FALLBACKS:
+        raise UsageError(f"unknown fallback {fallback!r}", hint=f"use one of {', '.join(FALLBACKS)}")
     if method not in METHODS:
         raise UsageError(f"unknown calibration method {method!r}", hint=f"use one of {', '.join(METHODS)}")
     budget = _parse_drop(max_drop)
@@ -94,7 +103,7 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
         cand = td / ("candidate" + Path(output).suffix)
         opts = dict(mode=mode, feeds=feeds, per_channel=per_channel, method=method, percentile=percentile,
                     int_io=int_io, onnx_format=onnx_format, activation_type=activation_type, cache={},
-                    step=step)
+                    step=step, int16=list(int16_layers))
         keep = list(keep_float)
         build = _BUILDERS[ofmt]
         step("quantize", 0, 1)
@@ -105,10 +114,12 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
             rep.metric_name, rep.float_metric = ev.name, ev.reference()
             rep.quant_metric = ev.score(cand)
         if auto_mixed_precision and ofmt in _DIAGNOSE and static:
-            info = _auto_mixed(src, cand, build, opts, keep, ev, rep, budget, step, _DIAGNOSE[ofmt])
+            info = _auto_mixed(src, cand, build, opts, keep, ev, rep, budget, step, _DIAGNOSE[ofmt],
+                               fallback if ofmt == "tflite" and mode == "int8" else "float")
         elif auto_mixed_precision:
             rep.notes.append("auto mixed precision needs a TFLite or ONNX int8/int16x8 model")
         rep.quantized_layers, rep.float_layers = info.get("quantized", []), info.get("float", [])
+        rep.int16_layers = info.get("int16", [])
         rep.notes += info.get("notes", [])
         if feeds:
             step("compare", 0, 1)
@@ -159,7 +170,8 @@ def _publish(cand: Path, output: Path) -> None:
 
 # -- builders: (src, dst, keep, **opts) -> {"quantized": [...], "float": [...], "notes": [...]} ---------------
 
-def _build_tflite(src, dst, *, keep, mode, feeds, per_channel, method, percentile, int_io, cache, step, **_):
+def _build_tflite(src, dst, *, keep, mode, feeds, per_channel, method, percentile, int_io, cache, step,
+                  int16=(), **_):
     from edgeport.compress.tflite import _fb
 
     m = _fb.read_model(src)
@@ -179,11 +191,14 @@ def _build_tflite(src, dst, *, keep, mode, feeds, per_channel, method, percentil
     from edgeport.compress.tflite.rewrite import rewrite_integer
 
     if "ranges" not in cache:  # one calibration per quantize() call (auto mixed precision rebuilds often)
-        cache["ranges"] = collect_ranges(src, feeds, method, percentile, progress=lambda d, t: step("calibrate", d, t))
+        cache["exact"] = {}
+        cache["ranges"] = collect_ranges(src, feeds, method, percentile, progress=lambda d, t: step("calibrate", d, t),
+                                         exact=cache["exact"])
     info = rewrite_integer(m, cache["ranges"], bits="int8" if mode == "int8" else "int16",
-                           per_channel=per_channel, keep_float=keep, int_io=int_io)
+                           per_channel=per_channel, keep_float=keep, int_io=int_io,
+                           int16_layers=int16 if mode == "int8" else (), exact_ranges=cache["exact"])
     _fb.write_model(m, dst)
-    return {"quantized": info.quantized_layers, "float": info.float_layers}
+    return {"quantized": info.quantized_layers, "float": info.float_layers, "int16": info.int16_layers}
 
 
 def _build_onnx(src, dst, *, keep, mode, feeds, per_channel, method, percentile, onnx_format, activation_type, **_):
@@ -240,18 +255,83 @@ def _diag_onnx(src, cand, feeds, info):
 _DIAGNOSE = {"tflite": _diag_tflite, "onnx": _diag_onnx}
 
 
-def _auto_mixed(src, cand, build, opts, keep, ev, rep, budget, step, diag):
-    """Greedy: while over budget, move the quantized layer with the worst SNR to float, re-evaluate."""
+_IDEAL_DB = 48.0  # SNR of an ideal 8-bit quantization: what a layer fed by the float input is measured against
+
+
+def _pick(stats, keep, producers):
+    """The quantized layer that adds the most error: its SNR drop below its worst input (TFLite), else the worst SNR.
+
+    A layer's SNR includes the error of everything upstream, so the plain worst layer is usually one
+    downstream of the culprit (and pooling/reshape layers add nothing); ranking by the added error moves
+    the layer that causes it.
+    """
+    cands = [s for s in stats if not s.kept_float and s.name not in keep]
+    if not cands or not producers:
+        return cands[0] if cands else None
+    snr = {s.name: (s.snr_db if not s.kept_float else float("inf")) for s in stats}
+
+    def added(s):
+        ins = [min(snr[p], _IDEAL_DB) if p in snr else _IDEAL_DB for p in producers.get(s.name, [])]
+        return (min(ins) if ins else _IDEAL_DB) - s.snr_db
+
+    return max(cands, key=added)
+
+
+def _auto_mixed(src, cand, build, opts, keep, ev, rep, budget, step, diag, fallback="float"):
+    """Greedy: while over budget, give the layer that adds the most error a higher precision, re-evaluate.
+
+    With ``fallback="int16"`` a layer goes int8 -> int16 activations first (where its op has a 16x8
+    kernel) and to float only if it is picked again; with ``"float"`` it goes straight to float.
+    """
+    from edgeport.compress.tflite.diagnose import layer_inputs, layer_ops
+    from edgeport.compress.tflite.ops import rule_for
+
+    int16 = opts["int16"]
     info = build(src, cand, keep=keep, **opts)
     n_total = max(len(info.get("quantized", [])), 1)
+    tfl = rep.format == "tflite"
+    ops, producers = (layer_ops(src), layer_inputs(src)) if tfl else ({}, {})
+    moves = 0
     while rep.drop is not None and rep.drop > budget + 1e-12:
-        stats = diag(src, cand, opts["feeds"], info)
-        worst = next((s for s in stats if not s.kept_float and s.name not in keep), None)
+        worst = _pick(diag(src, cand, opts["feeds"], info), keep, producers)
         if worst is None:
             break
-        keep.append(worst.name)
-        step("mixed precision", len(keep), n_total)
+        if fallback == "int16" and worst.name not in int16 and rule_for(ops.get(worst.name, ""), "int16"):
+            int16.append(worst.name)
+        else:
+            if worst.name in int16:
+                int16.remove(worst.name)
+            keep.append(worst.name)
+        moves += 1
+        step("mixed precision", moves, n_total)
         info = build(src, cand, keep=keep, **opts)
         rep.quant_metric = ev.score(cand)
+    if fallback == "int16":
+        rep.notes.append(f"auto mixed precision moved {len(int16)} layer(s) to int16 activations: "
+                         f"{', '.join(int16) or 'none'}")
     rep.notes.append(f"auto mixed precision kept {len(keep)} layer(s) in float: {', '.join(keep) or 'none'}")
+    if tfl and moves:
+        rep.latency_ms = _latencies(src, cand, build, opts, keep, int16)
     return info
+
+
+def _latencies(src, cand, build, opts, keep, int16, runs: int = 30) -> dict[str, float]:
+    """Median single-thread latency (ms) of the float model, the all-int8 model and the mixed result."""
+    from edgeport.compress.tflite.interp import make_interpreter
+
+    with tempfile.TemporaryDirectory(prefix="edgeport-lat-") as td:
+        all8 = Path(td) / "all_int8.tflite"
+        build(src, all8, keep=[], **{**opts, "int16": []})
+        out = {}
+        for label, path in (("float", src), ("int8", all8), ("mixed", cand)):
+            it = make_interpreter(path, threads=1)
+            for d in it.get_input_details():
+                it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+            it.invoke()
+            ts = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                it.invoke()
+                ts.append(time.perf_counter() - t0)
+            out[label] = float(np.median(ts) * 1e3)
+    return out

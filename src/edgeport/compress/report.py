@@ -32,6 +32,7 @@ class QuantizationReport:
     calibration_samples: int = 0
     quantized_layers: list[str] = field(default_factory=list)
     float_layers: list[str] = field(default_factory=list)
+    int16_layers: list[str] = field(default_factory=list)  # int8 model layers given int16 activations (16x8)
     layers: list[LayerStat] = field(default_factory=list)  # worst SNR first
     output_cosine: float | None = None
     output_snr_db: float | None = None
@@ -41,6 +42,7 @@ class QuantizationReport:
     max_drop: float | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)  # float / int8 / mixed, after auto mixed precision
 
     @property
     def size_ratio(self) -> float:
@@ -57,6 +59,14 @@ class QuantizationReport:
         if self.max_drop is None or self.drop is None:
             return None
         return self.drop <= self.max_drop + 1e-12
+
+    def precision(self, layer: str) -> str:
+        """"float", "int16" or the mode's integer precision of ``layer`` in the result."""
+        if layer in self.float_layers:
+            return "float"
+        if layer in self.int16_layers:
+            return "int16"
+        return "int16" if self.mode == "int16x8" else "int8"
 
     def worst(self, n: int = 5) -> list[LayerStat]:
         return self.layers[:n]

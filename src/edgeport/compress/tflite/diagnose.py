@@ -8,7 +8,7 @@ from edgeport.compress.report import LayerStat
 from edgeport.compress.tflite import _fb
 from edgeport.compress.tflite.interp import make_interpreter
 
-__all__ = ["diagnose_tflite", "layer_ops"]
+__all__ = ["diagnose_tflite", "layer_ops", "layer_inputs"]
 
 
 def layer_ops(path) -> dict[str, str]:
@@ -16,6 +16,15 @@ def layer_ops(path) -> dict[str, str]:
     m = _fb.read_model(path)
     sg = m.subgraphs[0]
     return {sg.tensors[op.outputs[0]].name.decode(): _fb.op_name(m, op) for op in sg.operators if len(op.outputs)}
+
+
+def layer_inputs(path) -> dict[str, list[str]]:
+    """{output tensor name: names of the layers producing its activation inputs} of a .tflite."""
+    m = _fb.read_model(path)
+    sg = m.subgraphs[0]
+    producer = {int(o): sg.tensors[op.outputs[0]].name.decode() for op in sg.operators for o in op.outputs}
+    return {sg.tensors[op.outputs[0]].name.decode(): [producer[int(i)] for i in op.inputs if int(i) in producer]
+            for op in sg.operators if len(op.outputs)}
 
 
 def _feed(it, feed):

@@ -82,13 +82,16 @@ _MOVEMENT = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat"
              "Identity", "Dropout", "Cast", "CastLike", "Tile", "Expand", "LayoutTranspose", "ChannelShuffle",
              "DepthToSpace", "SpaceToDepth", "Shape", "Size", "Pad", "Where", "Max", "Min", "Trilu",
              "GatherElements"}
+# integer-exact lowerings that widen 8/16-bit inputs to int32 themselves (or only move data)
+_INT_EXACT = {"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot", "GatherND", "ScatterND",
+              "ScatterElements", "Scatter"}
 _UNQUANTIZED = {"int8", "uint8", "int16", "uint16"}
 _NO_BOOL = {"ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean", "ReduceProd", "ArgMax", "ArgMin", "Add", "Sub",
             "Mul", "Div", "Sum", "Softmax"}
 
 
 def _dtype_reason(node: Node) -> str | None:
-    if node.op_type in _MOVEMENT:
+    if node.op_type in _MOVEMENT or node.op_type in _INT_EXACT:
         return None
     for v in list(node.inputs) + list(node.outputs):
         if v is None or v.dtype is None:

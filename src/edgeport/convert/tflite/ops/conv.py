@@ -1,4 +1,5 @@
-"""Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: one CONV_2D with a [O, kh, kw, C/g] filter),
+"""Convolutions: Conv -> CONV_2D / DEPTHWISE_CONV_2D (grouped: one CONV_2D with a [O, kh, kw, C/g] filter;
+non-constant weights: a run-time TRANSPOSE to that filter layout, non-constant bias passed through),
 ConvTranspose -> TRANSPOSE_CONV (grouped: one per group; dilated: zeros between the kernel taps)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ import numpy as np
 
 from edgeport.convert.tflite.flatbuffer import schema
 from edgeport.convert.tflite.registry import lower
+from edgeport.ir import channels_last_perm
 
 __all__ = ["conv", "conv_transpose", "spatial_padding", "pad_input"]
 
@@ -59,22 +61,48 @@ def pad_input(ctx, x_idx, pads, value=None):
 
 def _check_conv(node):
     x, w = node.inputs[0], node.input(1)
-    if w is None or not w.is_const:
+    if w is None:
         return "nonconst_weights"
-    if w.const.ndim != 4:
-        return f"rank:{w.const.ndim - 2}d_conv"
-    if node.input(2) is not None and not node.input(2).is_const:
+    if not w.is_const and (node.op_type != "Conv" or w.shape is None):
+        return "nonconst_weights"
+    rank = w.const.ndim if w.is_const else len(w.shape)
+    if rank != 4:
+        return f"rank:{rank - 2}d_conv"
+    if node.input(2) is not None and not node.input(2).is_const and node.op_type != "Conv":
         return "nonconst_bias"
     return None
+
+
+def _filter(ctx, node, w, order):
+    """The filter tensor with logical axes ``order``: a constant, or a run-time TRANSPOSE of a non-constant
+    weight (TFLite's CONV_2D / DEPTHWISE_CONV_2D take a non-constant filter tensor)."""
+    if w.is_const:
+        return ctx.const(w.const.astype(np.float32, copy=False).transpose(order), f"{node.name}_filter")
+    phys = channels_last_perm(4) if w.layout == "NHWC" else (0, 1, 2, 3)
+    q = [list(phys).index(a) for a in order]
+    wi = ctx.tensor(w)
+    if q == [0, 1, 2, 3]:
+        return wi
+    t = ctx.temp([w.shape[a] for a in order], np.float32, f"{node.name}_filter")
+    ctx.op("TRANSPOSE", [wi, ctx.i32(q)], [t], ctx.opts("TransposeOptions"))
+    return t
+
+
+def _bias(ctx, node, b, o):
+    if b is None:
+        return ctx.const(np.zeros(o, np.float32), f"{node.name}_bias")
+    if b.is_const:
+        return ctx.const(b.const.astype(np.float32).reshape(-1), f"{node.name}_bias")
+    return ctx.tensor(b)
 
 
 @lower("Conv", layout="nhwc", emits=("CONV_2D", "DEPTHWISE_CONV_2D", "PAD"),
        check=_check_conv)
 def conv(ctx, node):
     # Conv(X[N,C,H,W], W[O,C/g,kh,kw], B[O]?) group, strides, pads, dilations, auto_pad
-    x, w, b = node.inputs[0], node.inputs[1].const.astype(np.float32, copy=False), node.input(2)
+    x, wv, b = node.inputs[0], node.inputs[1], node.input(2)
     out = node.outputs[0]
-    o, cpg, kh, kw = w.shape
+    o, cpg, kh, kw = wv.shape
     g = node.attrs.get("group", 1)
     s = list(node.attrs.get("strides", [1, 1]))
     d = list(node.attrs.get("dilations", [1, 1]))
@@ -84,27 +112,24 @@ def conv(ctx, node):
     xi = ctx.tensor(x)
     if explicit:
         xi = pad_input(ctx, xi, explicit)
-    bias = np.zeros(o, np.float32) if b is None else b.const.astype(np.float32).reshape(-1)
+    bias = _bias(ctx, node, b, o)
     act = ctx.activation(node)
     yi = ctx.tensor(out)
     if g == 1:
         opts = ctx.opts("Conv2DOptions", padding=padding, strideH=s[0], strideW=s[1], dilationHFactor=d[0],
                         dilationWFactor=d[1], fusedActivationFunction=act)
-        ctx.op("CONV_2D", [xi, ctx.const(w.transpose(0, 2, 3, 1), f"{node.name}_filter"),
-                           ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=1)
+        ctx.op("CONV_2D", [xi, _filter(ctx, node, wv, (0, 2, 3, 1)), bias], [yi], opts, version=1)
     elif g == cin and cpg == 1:
         opts = ctx.opts("DepthwiseConv2DOptions", padding=padding, strideH=s[0], strideW=s[1],
                         depthMultiplier=o // cin, dilationHFactor=d[0], dilationWFactor=d[1],
                         fusedActivationFunction=act)
-        ctx.op("DEPTHWISE_CONV_2D", [xi, ctx.const(w.transpose(1, 2, 3, 0), f"{node.name}_filter"),
-                                     ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=2)
+        ctx.op("DEPTHWISE_CONV_2D", [xi, _filter(ctx, node, wv, (1, 2, 3, 0)), bias], [yi], opts, version=2)
     else:
         # CONV_2D runs grouped convolutions itself (filter [O, kh, kw, C/g]; groups = C / filter depth),
         # XNNPACK included: one op instead of SPLIT + g CONV_2D + CONCATENATION, same latency
         opts = ctx.opts("Conv2DOptions", padding=padding, strideH=s[0], strideW=s[1], dilationHFactor=d[0],
                         dilationWFactor=d[1], fusedActivationFunction=act)
-        ctx.op("CONV_2D", [xi, ctx.const(w.transpose(0, 2, 3, 1), f"{node.name}_filter"),
-                           ctx.const(bias, f"{node.name}_bias")], [yi], opts, version=6)
+        ctx.op("CONV_2D", [xi, _filter(ctx, node, wv, (0, 2, 3, 1)), bias], [yi], opts, version=6)
 
 
 def _check_convt(node):

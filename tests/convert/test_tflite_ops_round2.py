@@ -280,3 +280,65 @@ def test_center_crop_pad_runtime_shape_refused():
                    [("x", [4, 4]), ("s", [2], TP.INT64)], [("y", [2, 2])], opset=18)
     with pytest.raises(UnsupportedOpError, match="nonconst_shape"):
         convert_bytes(m)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+@pytest.mark.parametrize("attrs", [{}, {"auto_pad": "SAME_UPPER"}, {"auto_pad": "SAME_LOWER"},
+                                   {"pads": [1, 0, 2, 1]}, {"strides": [2, 3]}, {"dilations": [2, 1]}])
+def test_lp_pool(p, attrs):
+    x = rng.standard_normal((1, 3, 9, 8)).astype(np.float32)
+    m = make_model([helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[3, 2], p=p, **attrs)],
+                   [("x", [1, 3, 9, 8])], [("y", None)], opset=18)
+    want = ReferenceEvaluator(m).run(None, {"x": x})[0]
+    got = litert_run(convert_bytes(m), {"x": x})["y"].transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")  # onnx.reference's own 2 / (1 - 1) for a size-1 axis
+@pytest.mark.parametrize("size,align", [([2, 3, 4, 5], 0), ([2, 3, 4, 5], 1), ([2, 1, 3, 4, 5], 0), ([2, 1, 3, 4, 5], 1),
+                                        ([1, 1, 1, 6], 1)])
+def test_affine_grid(size, align):
+    r = len(size) - 2
+    th = rng.standard_normal((size[0], r, r + 1)).astype(np.float32)
+    m = make_model([helper.make_node("AffineGrid", ["t", "s"], ["g"], align_corners=align)],
+                   [("t", [size[0], r, r + 1])], [("g", None)], {"s": np.array(size, np.int64)}, opset=20)
+    got = litert_run(convert_bytes(m), {"t": th})["g"]
+    want = ReferenceEvaluator(m).run(None, {"t": th})[0]
+    got = got if got.shape == want.shape else got.transpose(0, 3, 1, 2)  # 4-D outputs come out NHWC
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_max_unpool_after_max_pool_matches_ort():
+    x = rng.standard_normal((1, 2, 4, 6)).astype(np.float32)
+    m = make_model([helper.make_node("MaxPool", ["x"], ["p", "i"], kernel_shape=[2, 2], strides=[2, 2]),
+                    helper.make_node("MaxUnpool", ["p", "i"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+                   [("x", [1, 2, 4, 6])], [("y", None)])
+    # MaxPool's indices output is refused by the converter: feed MaxUnpool the indices as an input instead
+    ref = ReferenceEvaluator(m).run(["p", "i"], {"x": x})
+    m2 = make_model([helper.make_node("MaxUnpool", ["p", "i"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+                    [("p", [1, 2, 2, 3]), ("i", [1, 2, 2, 3], TP.INT64)], [("y", None)])
+    blob = assert_matches_ort(m2, {"p": ref[0], "i": ref[1]}, rtol=0, atol=0)
+    assert "SCATTER_ND" in tflite_ops(blob)
+
+
+def test_max_unpool_output_shape_pads_the_inferred_shape():
+    # indices address the inferred 4x4 output; output_shape 5x5 zero-pads its ends (ONNX reference / backend test)
+    xt = np.array([[[[5, 6], [7, 8]]]], np.float32)
+    xi = np.array([[[[5, 7], [13, 15]]]], np.int64)
+    m = make_model([helper.make_node("MaxUnpool", ["x", "i", "s"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+                   [("x", [1, 1, 2, 2]), ("i", [1, 1, 2, 2], TP.INT64)], [("y", [1, 1, 5, 5])],
+                   {"s": np.array([1, 1, 5, 5], np.int64)})
+    got = litert_run(convert_bytes(m), {"x": xt, "i": xi})["y"]
+    np.testing.assert_array_equal(got.reshape(5, 5), ReferenceEvaluator(m).run(None, {"x": xt, "i": xi})[0][0, 0])
+
+
+@pytest.mark.parametrize("ctm", ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                                 "tf_half_pixel_for_nn"])
+@pytest.mark.parametrize("nm", ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"])
+@pytest.mark.parametrize("scales", [[1.0, 1.0, 0.6, 1.7], [1.0, 1.0, 2.0, 3.0]])
+def test_resize_nearest_all_modes_match_ort(ctm, nm, scales):
+    x = rng.standard_normal((1, 2, 5, 4)).astype(np.float32)
+    m = make_model([helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest",
+                                     coordinate_transformation_mode=ctm, nearest_mode=nm)],
+                   [("x", [1, 2, 5, 4])], [("y", None)], {"s": np.array(scales, np.float32)})
+    assert_matches_ort(m, {"x": x}, rtol=0, atol=0)

@@ -87,8 +87,8 @@ def quantize_cmd(
     method: str = typer.Option("minmax", "--method", help="minmax | percentile | entropy (KL)"),
     diagnose: bool = typer.Option(False, "--diagnose", help="Layer-wise SNR/cosine against float"),
     auto_mixed: bool = typer.Option(False, "--auto-mixed-precision", help="Move the fewest layers to int16 or float to meet --max-drop"),
-    fallback: str = typer.Option("int16", "--fallback", help="Auto mixed precision (TFLite int8): int16 (16x8 first, "
-                                 "then float; slower reference kernels) | float (faster)"),
+    fallback: str = typer.Option("float", "--fallback", help="Auto mixed precision (TFLite int8): float (fast, the "
+                                 "default) | int16 (16x8 first, then float: integer-only, on slow reference kernels)"),
     max_drop: Optional[str] = typer.Option(None, "--max-drop", help="Accuracy budget, e.g. 1% or 0.01"),
     eval_data: Optional[str] = typer.Option(None, "--eval", help="Evaluation data (.npz with x and y) for --max-drop"),
     keep_float: Optional[list[str]] = typer.Option(None, "--keep-float", help="Layer to leave in float (repeatable)"),

@@ -5,15 +5,18 @@ Public API::
     from edgeport.compress import quantize, evaluate_top1
     rep = quantize("model.tflite", "model_int8.tflite", mode="int8", calib="calib.npz", diagnose=True)
     rep.size_ratio, rep.output_cosine, rep.worst(3)
+    rep = quantize("m.tflite", "m_int8.tflite", calib="calib.npz", method="entropy", eval_data="test.npz",
+                   max_drop="0.5%", auto_mixed_precision=True, fallback="int16")  # or "float" for speed
+    rep.int16_layers, rep.float_layers, rep.latency_ms
 """
 
 from __future__ import annotations
 
 from edgeport.compress.evaluate import evaluate_top1
-from edgeport.compress.quantize import MODES, METHODS, quantize
+from edgeport.compress.quantize import FALLBACKS, MODES, METHODS, quantize
 from edgeport.compress.report import LayerStat, QuantizationReport
 
-__all__ = ["quantize", "QuantizationReport", "LayerStat", "evaluate_top1", "MODES", "METHODS",
+__all__ = ["quantize", "QuantizationReport", "LayerStat", "evaluate_top1", "MODES", "METHODS", "FALLBACKS",
            "prune", "prune_channels", "cluster", "distill", "optimize"]
 
 

@@ -16,7 +16,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-
 from edgeport._fileio import atomic_path
 from edgeport.compress import _modelio
 from edgeport.compress.calibration import load_calibration
@@ -53,7 +52,7 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
              diagnose: bool = False, auto_mixed_precision: bool = False, max_drop: float | str | None = None,
              eval_data=None, keep_float: Sequence[str] = (), int16_layers: Sequence[str] = (), int_io: bool = False, limit: int | None = 256,
              onnx_format: str = "qdq", activation_type: str = "uint8", mean=None, std=None,
-             fallback: str = "int16", progress: Progress | None = None) -> QuantizationReport:
+             fallback: str = "float", progress: Progress | None = None) -> QuantizationReport:
     """Quantize ``model`` into ``output`` (format from the extension) and return a report.
 
     mode: fp16 | dynamic (int8 weights, float activations) | int8 (full integer) | int16x8.
@@ -61,9 +60,10 @@ def quantize(model: str | os.PathLike, output: str | os.PathLike, *, mode: str =
     method: minmax | percentile | entropy (KL divergence; TFLite, ONNX).
     diagnose: compare every quantized layer with float (TFLite int8/int16x8).
     auto_mixed_precision: move the fewest layers to a higher precision to bring the drop within ``max_drop``.
-    fallback: what auto mixed precision gives a layer first (TFLite int8): "int16" (16x8 activations,
-      then float if that is not enough) or "float" (straight to float: faster, int16x8 runs on reference
-      kernels). The report lists ``int16_layers`` and ``float_layers`` and the latency of each variant.
+    fallback: what auto mixed precision gives a layer first (TFLite int8): "float" (the default: a float
+      layer runs on XNNPACK, as fast as int8 here) or "int16" (16x8 activations, then float if that is not
+      enough: keeps the layer integer-only for integer-only hardware, but LiteRT runs 16x8 on its reference
+      kernels, 20-30x slower on the demo model). The report lists ``int16_layers`` and ``float_layers`` and the latency of each variant.
     max_drop: the accuracy budget (fraction or "1%"): top-1 points on ``eval_data`` with labels, else
       disagreement with the float model's top-1 on ``eval_data`` or the calibration data.
     keep_float: layers (output tensor / node names) to leave in float.
@@ -311,27 +311,34 @@ def _auto_mixed(src, cand, build, opts, keep, ev, rep, budget, step, diag, fallb
                          f"{', '.join(int16) or 'none'}")
     rep.notes.append(f"auto mixed precision kept {len(keep)} layer(s) in float: {', '.join(keep) or 'none'}")
     if tfl and moves:
-        rep.latency_ms = _latencies(src, cand, build, opts, keep, int16)
+        rep.latency_ms = _latencies(src, cand, build, opts)
     return info
 
 
-def _latencies(src, cand, build, opts, keep, int16, runs: int = 30) -> dict[str, float]:
-    """Median single-thread latency (ms) of the float model, the all-int8 model and the mixed result."""
+def _latencies(src, cand, build, opts, rounds: int = 5, runs: int = 10) -> dict[str, float]:
+    """Single-thread latency (ms) of the float model, the all-int8 model and the mixed result.
+
+    Interleaved rounds (float, int8, mixed, float, ...), each the median of ``runs`` invokes; the median
+    over rounds is reported. A quick estimate for the trade-off, not a benchmark.
+    """
     from edgeport.compress.tflite.interp import make_interpreter
 
     with tempfile.TemporaryDirectory(prefix="edgeport-lat-") as td:
         all8 = Path(td) / "all_int8.tflite"
         build(src, all8, keep=[], **{**opts, "int16": []})
-        out = {}
+        its = {}
         for label, path in (("float", src), ("int8", all8), ("mixed", cand)):
-            it = make_interpreter(path, threads=1)
+            it = its[label] = make_interpreter(path, threads=1)
             for d in it.get_input_details():
                 it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
             it.invoke()
-            ts = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                it.invoke()
-                ts.append(time.perf_counter() - t0)
-            out[label] = float(np.median(ts) * 1e3)
-    return out
+        per = {k: [] for k in its}
+        for _ in range(rounds):
+            for label, it in its.items():
+                ts = []
+                for _ in range(runs):
+                    t0 = time.perf_counter()
+                    it.invoke()
+                    ts.append(time.perf_counter() - t0)
+                per[label].append(float(np.median(ts)))
+    return {k: float(np.median(v) * 1e3) for k, v in per.items()}

@@ -195,6 +195,7 @@ PARAM_SLOTS: dict[str, set[int]] = {
     "Reshape": {1}, "Expand": {1}, "Tile": {1}, "Unsqueeze": {1}, "Squeeze": {1}, "Slice": {1, 2, 3, 4},
     "Pad": {1, 2, 3}, "Clip": {1, 2}, "Split": {1}, "Resize": {1, 2, 3}, "Upsample": {1}, "TopK": {1},
     "ConstantOfShape": {0}, "Range": {0, 1, 2}, "OneHot": {1, 2}, "CumSum": {1}, "Trilu": {1}, "Dropout": {1, 2},
+    "CumProd": {1}, "CenterCropPad": {1}, "AffineGrid": {1}, "MaxUnpool": {2},
     "LSTM": {1, 2, 3, 4, 5, 6, 7}, "GRU": {1, 2, 3, 4, 5}, "RNN": {1, 2, 3, 4, 5},
     **{r: {1} for r in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
                         "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")},

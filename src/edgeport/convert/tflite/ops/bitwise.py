@@ -1,7 +1,8 @@
 """Bitwise ops on integer tensors: BitwiseXor -> BITWISE_XOR, BitwiseNot = XOR with all ones, BitwiseAnd /
-BitwiseOr from ``a + b = (a ^ b) + 2 (a & b)`` in int32 (per 16-bit half for int32 inputs), BitShift -> RIGHT_SHIFT (there is no
-LEFT_SHIFT builtin: x * 2^s as two wrapping int32 MULs). 8/16-bit inputs are computed in int32 (CAST), so no
-unquantized 8/16-bit arithmetic reaches TFLite; CAST back wraps modulo 2^n like ONNX's result."""
+BitwiseOr from ``a + b = (a ^ b) + 2 (a & b)`` in int32 (per 16-bit half for int32 inputs), BitShift ->
+RIGHT_SHIFT (there is no LEFT_SHIFT builtin: x * 2^s as two wrapping int32 MULs). 8/16-bit inputs are
+computed in int32 (CAST), so no unquantized 8/16-bit arithmetic reaches TFLite; CAST back wraps modulo 2^n
+like ONNX's result. int64 / unsigned 16-64-bit inputs are refused (no BITWISE_XOR kernel)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def _cast(e, i, dtype):
     return e("CAST", i, dtype=dtype)
 
 
-@lower(*BITWISE_OPS, layout="any", check=_check, emits=("BITWISE_XOR", "CAST", "ADD", "SUB", "MUL", "RIGHT_SHIFT", "FLOOR_MOD"))
+@lower(*BITWISE_OPS, layout="any", check=_check,
+       emits=("BITWISE_XOR", "CAST", "ADD", "SUB", "MUL", "RIGHT_SHIFT", "FLOOR_MOD"))
 def bitwise(ctx, node):
     y = node.outputs[0]
     yi = ctx.tensor(y)

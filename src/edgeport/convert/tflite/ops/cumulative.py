@@ -17,7 +17,7 @@ def _check_cumprod(node):
     if not node.inputs[1].is_const:
         return "nonconst_axis"
     name = None if x.dtype is None else np.dtype(x.dtype).name
-    if name not in ("float32", "int32", "int64"):
+    if name not in ("float32", "float64", "int32", "int64"):  # float64 runs as float32, like MUL
         return f"dtype:{name}"
     if x.shape is None or x.shape[int(node.inputs[1].const.reshape(-1)[0]) % x.rank] > MAX_CUMPROD_LEN:
         return f"axis_longer_than_{MAX_CUMPROD_LEN}"

@@ -1,6 +1,7 @@
-"""Index-driven data movement: GatherND -> GATHER_ND (batch_dims: batch coordinates prepended); ScatterND / ScatterElements (and opset-9 Scatter) ->
-SCATTER_ND into zeros plus a SCATTER_ND'ed mask and SELECT_V2 to keep ``data`` where nothing was written
-(reduction "add": data + the scatter, since SCATTER_ND sums duplicates). Reductions mul/max/min are refused."""
+"""Index-driven data movement: GatherND -> GATHER_ND (batch_dims: batch coordinates prepended); ScatterND /
+ScatterElements (and opset-9 Scatter) -> SCATTER_ND into zeros plus a SCATTER_ND'ed mask and SELECT_V2 to
+keep ``data`` where nothing was written (reduction "add": data + the scatter, since SCATTER_ND sums
+duplicates). Reductions mul/max/min are refused (no TFLite scatter with those)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,13 @@
-"""Inverse / hyperbolic trigonometry without a TFLite builtin: Atan, Asin, Acos via ATAN2; Tan = SIN / COS;
-Sinh, Cosh, Asinh, Acosh, Atanh from EXP / LOG with the cancellation-prone ranges handled explicitly.
+"""Inverse / hyperbolic trigonometry without a TFLite builtin: Atan, Asin, Acos via ATAN2; Tan from a pi/2
+reduction and Taylor series; Sinh, Cosh, Asinh, Acosh, Atanh from EXP / LOG with the cancellation-prone
+ranges handled explicitly.
 
 Accuracy (float32, checked against numpy on wide ranges in tests/convert/test_tflite_ops_round2.py):
-``log1p(z)`` (Asinh / Acosh / Atanh near their zeros) is an odd series in z / (2 + z) below z = 1 and LOG(1 + z)
-above; Sinh takes a degree-7 Taylor
-polynomial for |x| < 0.5 where exp(x) - exp(-x) would cancel; exp(|x| - ln 2) keeps Sinh / Cosh finite up
-to float32's own overflow.
+``log1p(z)`` (Asinh / Acosh / Atanh near their zeros) is an odd series in z / (2 + z) below z = 1 and
+LOG(1 + z) above; Sinh takes a degree-7 Taylor polynomial for |x| < 0.5 where exp(x) - exp(-x) would
+cancel; exp(|x| - ln 2) keeps Sinh / Cosh finite up to float32's own overflow. Tan reduces by pi/2 (exact
+to |x| = 8192: 2e-7 relative, poles included); beyond it falls back to SIN / COS, whose ~1e-7 absolute error
+gives up to ~6e-3 relative near poles at |x| ~ 1e6.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def _float_only(node):
 
 def _tan(e, x, y):
     # SIN / COS kernels are accurate to ~1e-7 absolute only, which near a pole of tan is a large relative error:
-    # reduce r = x - k pi/2 (Cody-Waite, pi/2 split in three floats: exact for |x| < ~5e4), take Taylor series
+    # reduce r = x - k pi/2 (Cody-Waite, pi/2 split in three floats: exact for |x| <= 8192), take Taylor series
     # of sin r and cos r on |r| <= pi/4 (relatively accurate), tan x = sin r / cos r (k even) or -cos r / sin r.
     k = e("ROUND", e("MUL", x, float(2 / np.pi)))
     r = x
@@ -75,7 +77,10 @@ def _tan(e, x, y):
         cs = e("ADD", e("MUL", cs, r2), float((-1) ** ((j - 1) // 2) / np.prod(np.arange(1, j, dtype=np.float64))))
     sn = e("MUL", sn, r)
     odd = e("EQUAL", e("FLOOR_MOD", k, 2.0), 1.0, dtype=np.bool_)
-    e("SELECT_V2", odd, e("NEG", e("DIV", cs, sn)), e("DIV", sn, cs), out=y)
+    reduced = e("SELECT_V2", odd, e("NEG", e("DIV", cs, sn)), e("DIV", sn, cs))
+    # beyond |x| = 8192 the three-part reduction is no longer exact (cephes' limit): SIN / COS there
+    big = e("GREATER", e("ABS", x), 8192.0, dtype=np.bool_)
+    e("SELECT_V2", big, e("DIV", e("SIN", x), e("COS", x)), reduced, out=y)
 
 
 @lower(*TRIG_OPS, layout="any", check=_float_only,

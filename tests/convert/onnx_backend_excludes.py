@@ -56,6 +56,10 @@ EXCLUDES: dict[str, str] = {
     # denormals like 6.9e-310) that float32 cannot hold (inf / 0), checked with numpy on test_data_set_0
     r"test_operator_add_broadcast|test_operator_add_size1_(right_|singleton_)?broadcast|test_operator_addconstant":
         "float64 inputs with uninitialized values (|x| up to 1e+228 and denormals) that float32 cannot hold",
+    # converts, but LiteRT's XNNPack delegate refuses to prepare the result ("failed to reshape"): an error at
+    # load time that edgeport's verification reports, never a wrong number
+    r"test_causal_conv_with_state_b1_c1_degenerate_expanded":
+        "LiteRT's XNNPack delegate fails to prepare this degenerate causal conv (reported at load, not silently)",
     r"_empty_set|zero_size|_empty_input|_empty_axes_input_noop|test_tri[lu]_zero":
         "zero-size tensors: not representable in TFLite",
 }

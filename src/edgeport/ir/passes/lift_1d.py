@@ -39,7 +39,8 @@ def lift_1d(graph: Graph) -> PassResult:
         if node.op_type not in _OPS or x is None or x.rank != 3 or not x.is_static:
             continue
         w = node.input(1)
-        if node.op_type in ("Conv", "ConvTranspose") and (w is None or not w.is_const or w.const.ndim != 3):
+        if node.op_type in ("Conv", "ConvTranspose") and (w is None or w.rank != 3 or not w.is_static
+                                                          or (node.op_type == "ConvTranspose" and not w.is_const)):
             continue
         n, c, length = x.shape
         x4 = graph.add_node("Reshape", [x, graph.const(np.array([n, c, 1, length], np.int64), f"{node.name}_shape4")],
@@ -47,7 +48,14 @@ def lift_1d(graph: Graph) -> PassResult:
                             before=node).outputs[0]
         node.set_input(0, x4)
         if w is not None and node.op_type in ("Conv", "ConvTranspose"):
-            node.set_input(1, graph.const(w.const[:, :, None, :], f"{w.name}_2d"))
+            if w.is_const:
+                node.set_input(1, graph.const(w.const[:, :, None, :], f"{w.name}_2d"))
+            else:  # weights computed at run time: reshape them too ([O,I,k] -> [O,I,1,k])
+                o, i, k = w.shape
+                w4 = graph.add_node("Reshape", [w, graph.const(np.array([o, i, 1, k], np.int64), f"{node.name}_wshape4")],
+                                    [graph.add_value(f"{w.name}_2d", (o, i, 1, k), w.dtype)], name=f"{node.name}_w2d",
+                                    before=node).outputs[0]
+                node.set_input(1, w4)
         node.attrs = _lift_attrs(node.attrs)
         y = node.outputs[0]
         y4 = graph.add_value(f"{y.name}_2d", (y.shape[0], y.shape[1], 1, y.shape[2]), y.dtype)

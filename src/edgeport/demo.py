@@ -296,22 +296,28 @@ def classify_samples(path: Path = _assets.MODEL_PATH, threads: int = 1) -> Class
 
 
 def _make_openvino(src: Path, out: Path) -> Path:
-    import openvino as ov
+    from edgeport.convert.to_openvino import onnx_to_openvino
 
     dest = out / "doodle.xml"
-    ov.save_model(ov.convert_model(str(src)), str(dest), compress_to_fp16=False)
+    onnx_to_openvino(src, dest)
     return dest
+
+
+def _doodle_net(src: Path):
+    """The DoodleNet module with the weights of the shipped ONNX file (for the PyTorch formats)."""
+    from edgeport.assets.doodle.model import DoodleNet, state_dict_from_onnx
+
+    net = DoodleNet()
+    net.load_state_dict(state_dict_from_onnx(src))
+    return net.eval()
 
 
 def _make_torchscript(src: Path, out: Path) -> Path:
     import torch
 
     from edgeport._fileio import atomic_path
-    from edgeport.assets.doodle.model import DoodleNet, state_dict_from_onnx
 
-    net = DoodleNet()
-    net.load_state_dict(state_dict_from_onnx(src))
-    net.eval()
+    net = _doodle_net(src)
     dest = out / "doodle.pt"
     with torch.no_grad(), warnings.catch_warnings():  # torch >= 2.9 deprecates TorchScript; still a format users have
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -325,11 +331,8 @@ def _make_pt2(src: Path, out: Path) -> Path:
     import torch
 
     from edgeport._fileio import atomic_path
-    from edgeport.assets.doodle.model import DoodleNet, state_dict_from_onnx
 
-    net = DoodleNet()
-    net.load_state_dict(state_dict_from_onnx(src))
-    net.eval()
+    net = _doodle_net(src)
     dest = out / "doodle.pt2"
     batch = torch.export.Dim("batch", max=1024)
     ep = torch.export.export(net, (torch.zeros(2, 1, 28, 28),), dynamic_shapes=({0: batch},))
@@ -348,7 +351,7 @@ def _make_tflite(src: Path, out: Path) -> Path:
 
 _MAKERS: list[tuple[str, str, Callable[[Path, Path], Path], str]] = [
     ("tflite", "edgeport.convert", _make_tflite, "edgeport.convert"),
-    ("openvino", "openvino.save_model (FP32 IR)", _make_openvino, "openvino"),
+    ("openvino", "edgeport.convert.to_openvino (FP32 IR)", _make_openvino, "openvino"),
     ("torchscript", "torch.jit.trace (ONNX weights)", _make_torchscript, "torch"),
     ("pt2", "torch.export (ONNX weights)", _make_pt2, "torch"),
 ]
@@ -365,7 +368,7 @@ def convert_formats(out_dir: Path, src: Path = _assets.MODEL_PATH, progress: Pro
     """Make the TFLite, OpenVINO IR, TorchScript and .pt2 versions of the ONNX model in ``out_dir``."""
     step = ConvertStep("convert")
     with _timed(step):
-        step.variants.append(_variant("doodle.onnx", "onnx", src, "shipped, trained by edgeport.assets.doodle.train"))
+        step.variants.append(_variant("doodle.onnx", "onnx", src, "shipped; trained by assets/doodle/train.py"))
         for i, (fmt, how, make, needs) in enumerate(_MAKERS):
             progress("convert", i, len(_MAKERS))
             try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeport.convert.tflite.ops.tensor import wrapped_indices
 from edgeport.convert.tflite.registry import lower
 
 __all__ = ["gather_nd", "scatter_nd"]
@@ -16,30 +17,13 @@ def _check_gather_nd(node):
     return None
 
 
-def _wrapped_coords(ctx, node, idx, dims):
-    """int32 coordinates with negative entries wrapped (last axis of ``idx`` indexes ``dims``)."""
-    dims = np.asarray(dims, np.int64)
-    if idx.is_const:
-        c = np.mod(idx.const.astype(np.int64), dims).astype(np.int32)
-        return ctx.const(c, f"{node.name}_coords")
-    ii = ctx.tensor(idx)
-    shp = ctx.shape(ii)
-    if idx.dtype != np.int32:
-        c32 = ctx.temp(shp, np.int32, f"{node.name}_idx32")
-        ctx.op("CAST", [ii], [c32])
-        ii = c32
-    w = ctx.temp(shp, np.int32, f"{node.name}_coords")
-    ctx.op("FLOOR_MOD", [ii, ctx.const(dims.astype(np.int32), f"{node.name}_dims")], [w])
-    return w
-
-
 @lower("GatherND", layout="fixed", emits=("GATHER_ND", "FLOOR_MOD", "CAST", "CONCATENATION"), check=_check_gather_nd)
 def gather_nd(ctx, node):
     # batch_dims b: the coordinates of the b leading (batch) axes are prepended as a constant grid
     x, idx = node.inputs[:2]
     b = node.attrs.get("batch_dims", 0)
     k = idx.shape[-1]
-    ci = _wrapped_coords(ctx, node, idx, x.shape[b:b + k])
+    ci = wrapped_indices(ctx, node, idx, x.shape[b:b + k])
     if b:
         lead = list(idx.shape[:-1])
         grid = np.stack(np.meshgrid(*[np.arange(d) for d in lead], indexing="ij"), -1)[..., :b].astype(np.int32)
@@ -70,7 +54,7 @@ def scatter_nd(ctx, node):
     y = node.outputs[0]
     shape = list(x.shape)
     if node.op_type == "ScatterND":
-        ci = _wrapped_coords(ctx, node, idx, shape[:idx.shape[-1]])
+        ci = wrapped_indices(ctx, node, idx, shape[:idx.shape[-1]])
         ishape = list(idx.shape)
     else:  # elements: full coordinates, constant grids for the other axes
         r = x.rank
@@ -82,7 +66,7 @@ def scatter_nd(ctx, node):
             grids[..., axis] = np.mod(idx.const.astype(np.int64), dims[axis])
             ci = ctx.const(grids, f"{node.name}_coords")
         else:
-            w = _wrapped_coords(ctx, node, idx, dims[axis])
+            w = wrapped_indices(ctx, node, idx, dims[axis])
             col = ctx.temp(list(idx.shape) + [1], np.int32, f"{node.name}_col")
             ctx.op("RESHAPE", [w, ctx.i32(list(idx.shape) + [1])], [col])
             parts = ([ctx.const(np.ascontiguousarray(grids[..., :axis]), f"{node.name}_lead")] if axis else [])

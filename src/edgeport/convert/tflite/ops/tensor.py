@@ -10,7 +10,7 @@ from edgeport.convert.tflite.registry import lower
 from edgeport.ir import channels_last_perm
 from edgeport.ir.passes.assign_layout import cheap_relayout
 
-__all__ = ["reshape", "transpose", "layout_transpose", "concat", "split", "slice_", "pad", "gather_elements"]
+__all__ = ["reshape", "transpose", "layout_transpose", "concat", "split", "slice_", "pad", "gather_elements", "wrapped_indices"]
 
 _IDENT = (0, 1, 2, 3)
 
@@ -195,6 +195,26 @@ def gather(ctx, node):
     ctx.op("GATHER", [ctx.tensor(x), ii], [ctx.tensor(node.outputs[0])], ctx.opts("GatherOptions", axis=axis))
 
 
+def wrapped_indices(ctx, node, idx, dims):
+    """int32 indices with negative entries wrapped (``dims`` broadcasts against ``idx``'s last axis).
+
+    Shared by GatherElements here and the GatherND/ScatterND family in scatter.py.
+    """
+    dims = np.asarray(dims, np.int64)
+    if idx.is_const:
+        c = np.mod(idx.const.astype(np.int64), dims).astype(np.int32)
+        return ctx.const(c, f"{node.name}_coords")
+    ii = ctx.tensor(idx)
+    shp = ctx.shape(ii)
+    if idx.dtype != np.int32:
+        c32 = ctx.temp(shp, np.int32, f"{node.name}_idx32")
+        ctx.op("CAST", [ii], [c32])
+        ii = c32
+    w = ctx.temp(shp, np.int32, f"{node.name}_coords")
+    ctx.op("FLOOR_MOD", [ii, ctx.const(dims.astype(np.int32), f"{node.name}_dims")], [w])
+    return w
+
+
 @lower("GatherElements", layout="fixed", emits=("GATHER_ND", "CAST", "FLOOR_MOD", "RESHAPE", "CONCATENATION"))
 def gather_elements(ctx, node):
     # GatherElements(data, indices) axis: out[i..] = data[i.. with i[axis] = indices[i..]]. GATHER_ND with full
@@ -209,14 +229,8 @@ def gather_elements(ctx, node):
         coords[..., axis] = np.mod(idx.const.astype(np.int64), x.shape[axis]).astype(np.int32)
         ci = ctx.const(coords, f"{node.name}_coords")
     else:
-        ii = ctx.tensor(idx)
-        if idx.dtype != np.int32:
-            cast = ctx.temp(shp, np.int32, f"{node.name}_idx32")
-            ctx.op("CAST", [ii], [cast])
-            ii = cast
-        wrapped = ctx.temp(shp, np.int32, f"{node.name}_wrapped")
+        wrapped = wrapped_indices(ctx, node, idx, [x.shape[axis]])  # -1 -> dim - 1
         col = ctx.temp(shp + [1], np.int32, f"{node.name}_col")
-        ctx.op("FLOOR_MOD", [ii, ctx.const(np.array(x.shape[axis], np.int32))], [wrapped])  # -1 -> dim - 1
         ctx.op("RESHAPE", [wrapped, ctx.i32(shp + [1])], [col])
         parts = ([ctx.const(np.ascontiguousarray(grids[..., :axis]), f"{node.name}_lead")] if axis > 0 else []) + [col]
         if axis < r - 1:
